@@ -1,0 +1,152 @@
+"""Loading a dataset as train / validation / test splits, with a decoded-array cache."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from helpers import paths, sources
+from helpers.sources import RawSplits
+
+# ITU-R BT.601 luma weights, the usual RGB-to-grayscale conversion.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """A dataset split three ways. The test set is never shuffled into training or validation."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def describe(self) -> str:
+        """One line per split with shape and dtype, for printing in a notebook."""
+        return "\n".join(
+            f"{split:<10} x {getattr(self, 'x_' + split).shape} {getattr(self, 'x_' + split).dtype}"
+            f"   y {getattr(self, 'y_' + split).shape} {getattr(self, 'y_' + split).dtype}"
+            for split in ("train", "val", "test"))
+
+
+def _cache_path(name: str, source_label: str) -> Path:
+    return paths.cache_dir() / f"{name}-{source_label.replace(' ', '-')}.npz"
+
+
+def _read_cache(path: Path) -> RawSplits | None:
+    """The cached arrays, or None when there is no usable cache (a damaged one is rebuilt)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _write_cache(path: Path, raw: RawSplits) -> None:
+    """Write atomically, so an interrupted write never leaves a half cache behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npz")
+        x_train, y_train, x_test, y_test = raw
+        np.savez(partial, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        os.replace(partial, path)
+    except OSError:
+        pass  # a read-only cache folder only costs speed; the arrays are still returned
+
+
+def load_raw(name: str, data_dir: str | os.PathLike | None = None) -> tuple[RawSplits, str]:
+    """The full train and test arrays of `name` and a label of where they came from.
+
+    Local archives win over the Keras download; decoded arrays are cached per source."""
+    spec = sources.dataset_spec(name)
+    search_dirs = paths.data_search_dirs(data_dir)
+    local = sources.find_local_source(spec, search_dirs)
+    source_label = local[0].label if local else "Keras download"
+    cache = _cache_path(name, source_label)
+    raw = _read_cache(cache) if cache.is_file() else None
+    if raw is None:
+        if local:
+            raw = sources.read_local(*local)
+        else:
+            raw = sources.download_with_keras(spec, search_dirs)
+        _write_cache(cache, raw)
+    title = spec.title if source_label != "JPEG copy" else f"{spec.title} (JPEG copy)"
+    return raw, title
+
+
+def _check_options(validation_fraction: float, train_size: int | None, seed: int) -> None:
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, float | int):
+        raise TypeError(f"validation_fraction must be a number, got {validation_fraction!r}")
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction}")
+    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, int)):
+        raise TypeError(f"train_size must be an int or None, got {train_size!r}")
+    if train_size is not None and train_size <= 0:
+        raise ValueError(f"train_size must be positive, got {train_size}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+
+
+def to_grayscale(images: np.ndarray) -> np.ndarray:
+    """RGB images (N, H, W, 3) to luminance (N, H, W, 1), keeping uint8 as uint8."""
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected RGB images of shape (N, H, W, 3), got {images.shape}")
+    gray = images.astype(np.float32) @ _LUMA
+    if images.dtype == np.uint8:
+        gray = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+    return gray[..., np.newaxis]
+
+
+def load_dataset(
+    name: str,
+    *,
+    validation_fraction: float = 0.2,
+    train_size: int | None = None,
+    grayscale: bool = False,
+    scale: bool = True,
+    seed: int = 42,
+    data_dir: str | os.PathLike | None = None,
+) -> Splits:
+    """Load `cifar10`, `fashion_mnist` or `mnist` as train / validation / test splits.
+
+    The validation set is a stratified `validation_fraction` of the official training set, drawn
+    with `seed`; `train_size` then keeps a stratified subset of what is left (for quick runs).
+    Images come as (N, H, W, C); `scale` maps pixels to float32 in [0, 1]; `grayscale` converts
+    RGB to one luminance channel. Labels are integer class indices."""
+    _check_options(validation_fraction, train_size, seed)
+    (x_train, y_train, x_test, y_test), title = load_raw(name, data_dir)
+    # Split indices, not images, so each image array is copied only once.
+    train_idx, val_idx = train_test_split(np.arange(len(y_train)), test_size=validation_fraction,
+                                          stratify=y_train, random_state=seed)
+    if train_size is not None and train_size > len(train_idx):
+        raise ValueError(f"train_size={train_size} exceeds the {len(train_idx)} training images "
+                         f"left after the validation split")
+    if train_size is not None and train_size < len(train_idx):
+        train_idx, _ = train_test_split(train_idx, train_size=train_size,
+                                        stratify=y_train[train_idx], random_state=seed)
+    x_train, x_val, y_val, y_train = x_train[train_idx], x_train[val_idx], y_train[val_idx], \
+        y_train[train_idx]
+    images = [x_train, x_val, x_test]
+    if images[0].ndim == 3:
+        images = [x[..., np.newaxis] for x in images]
+    elif grayscale:
+        images = [to_grayscale(x) for x in images]
+    if scale:
+        # One float32 multiply: ten times faster than astype() followed by a division.
+        images = [np.multiply(x, np.float32(1 / 255), dtype=np.float32) for x in images]
+    return Splits(images[0], y_train.astype(np.int64), images[1], y_val.astype(np.int64),
+                  images[2], y_test.astype(np.int64), sources.dataset_spec(name).class_names,
+                  title + (" grayscale" if grayscale else ""))

@@ -1,0 +1,68 @@
+"""Layer blocks that later notebooks stack into models.
+
+Each block returns a list of layers, so it fits in `keras.Sequential([...])` with `*block(...)`
+and in the functional API with a loop. The model a lesson teaches stays written out in its
+notebook; these blocks are for the repetition around it."""
+
+from __future__ import annotations
+
+import keras
+
+
+def _regularizer(l2: float) -> keras.regularizers.Regularizer | None:
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def dense_block(
+    units: int,
+    *,
+    activation: str = "relu",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    l2: float = 0.0,
+) -> list[keras.layers.Layer]:
+    """Dense -> [BatchNorm] -> activation -> [Dropout].
+
+    With BatchNorm the Dense layer drops its bias: BatchNorm's shift does that job."""
+    layers: list[keras.layers.Layer] = [keras.layers.Dense(
+        units, use_bias=not batch_norm, kernel_regularizer=_regularizer(l2))]
+    if batch_norm:
+        layers.append(keras.layers.BatchNormalization())
+    layers.append(keras.layers.Activation(activation))
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    return layers
+
+
+def conv_block(
+    filters: int,
+    *,
+    convs: int = 1,
+    kernel_size: int = 3,
+    padding: str = "same",
+    activation: str = "relu",
+    batch_norm: bool = False,
+    pool: str | None = "max",
+    dropout: float = 0.0,
+    l2: float = 0.0,
+) -> list[keras.layers.Layer]:
+    """`convs` x (Conv2D -> [BatchNorm] -> activation), then [2x2 pooling] and [Dropout].
+
+    `pool` is "max", "average" or None."""
+    if pool not in ("max", "average", None):
+        raise ValueError(f"pool must be 'max', 'average' or None, got {pool!r}")
+    layers: list[keras.layers.Layer] = []
+    for _ in range(convs):
+        layers.append(keras.layers.Conv2D(
+            filters, kernel_size, padding=padding, use_bias=not batch_norm,
+            kernel_regularizer=_regularizer(l2)))
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.Activation(activation))
+    if pool == "max":
+        layers.append(keras.layers.MaxPooling2D(2))
+    elif pool == "average":
+        layers.append(keras.layers.AveragePooling2D(2))
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    return layers

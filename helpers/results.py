@@ -1,0 +1,69 @@
+"""Recording what a notebook reached, so `course run` can gather one report for the series."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # keeps `course run`'s report free of a TensorFlow import
+    import keras
+
+    from helpers.training import TrainingRun
+
+RESULTS_FILE = "results.json"
+
+
+class ResultsLog:
+    """The models a notebook trained and what each reached, written to
+    `output_dir/results.json` after every addition (a crash later keeps what was done).
+
+    Creating a log starts an empty file, so no stale result of an earlier run survives."""
+
+    def __init__(self, output_dir: str | Path, notebook: str, dataset: str) -> None:
+        self.path = Path(output_dir) / RESULTS_FILE
+        self.notebook = notebook
+        self.dataset = dataset
+        self.models: list[dict] = []
+        self._write()
+
+    def add(self, name: str, model: keras.Model, run: TrainingRun, *,
+            test_loss: float, test_accuracy: float, **extra: float | str) -> dict:
+        """Record one trained model; `extra` holds any further figures worth reporting."""
+        row = {
+            "model": name,
+            "parameters": int(model.count_params()),
+            "epochs": run.epochs,
+            "training_seconds": round(run.seconds, 1),
+            "train_accuracy": run.final("accuracy"),
+            "val_accuracy": run.final("val_accuracy"),
+            "test_accuracy": float(test_accuracy),
+            "test_loss": float(test_loss),
+            **extra,
+        }
+        self.models = [m for m in self.models if m["model"] != name] + [row]
+        self._write()
+        return row
+
+    def table(self) -> pd.DataFrame:
+        """All recorded models, one row each."""
+        return pd.DataFrame(self.models).set_index("model") if self.models else pd.DataFrame()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"notebook": self.notebook, "dataset": self.dataset, "models": self.models}
+        self.path.write_text(json.dumps(payload, indent=2))
+
+
+def read_results(output_dir: str | Path) -> dict | None:
+    """A notebook's recorded results, or None if it wrote none."""
+    path = Path(output_dir) / RESULTS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def headline(results: dict) -> dict | None:
+    """The model a notebook is summarised by: the best on validation (never chosen on test)."""
+    models = results.get("models") or []
+    return max(models, key=lambda m: m["val_accuracy"]) if models else None
