@@ -69,6 +69,7 @@ def fit(
         validation_data=validation,
         epochs=epochs,
         verbose=verbose,
+        shuffle=False,  # the tf.data pipeline shuffles
         callbacks=[
             keras.callbacks.BackupAndRestore(str(backup_dir)),
             _EpochTimer(),

@@ -1,0 +1,45 @@
+"""The layer blocks, checked against parameter counts worked out by hand."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from helpers.models import conv_block, dense_block
+
+
+def _count(input_shape: tuple[int, ...], layers: list) -> int:
+    return keras.Sequential([keras.Input(input_shape), *layers]).count_params()
+
+
+def test_conv_block_parameter_count_and_output_shape():
+    layers = conv_block(16, convs=2, pool="max", dropout=0.25)
+    model = keras.Sequential([keras.Input((32, 32, 3)), *layers])
+    # 3x3x3x16 + 16, then 3x3x16x16 + 16
+    assert model.count_params() == (27 * 16 + 16) + (144 * 16 + 16)
+    assert model.output_shape == (None, 16, 16, 16)
+    assert isinstance(layers[-1], keras.layers.Dropout)
+
+
+def test_batch_norm_replaces_the_bias():
+    # conv without bias (27*8) + BatchNorm's 4 parameters per channel
+    assert _count((32, 32, 3), conv_block(8, batch_norm=True, pool=None)) == 27 * 8 + 4 * 8
+    assert _count((10,), dense_block(5, batch_norm=True)) == 10 * 5 + 4 * 5
+
+
+def test_valid_padding_and_average_pooling():
+    model = keras.Sequential([keras.Input((32, 32, 3)),
+                              *conv_block(4, padding="valid", pool="average")])
+    assert model.output_shape == (None, 15, 15, 4)
+
+
+def test_l2_and_dropout_are_applied():
+    dense, activation, dropout = dense_block(32, l2=1e-4, dropout=0.5, activation="elu")
+    assert isinstance(dense.kernel_regularizer, keras.regularizers.L2)
+    assert activation.get_config()["activation"] == "elu" and dropout.rate == 0.5
+    assert dense_block(32)[0].kernel_regularizer is None
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(ValueError, match="pool must be"):
+        conv_block(8, pool="global")

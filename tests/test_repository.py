@@ -1,0 +1,133 @@
+"""The course as committed: clean notebooks that follow the conventions, lesson pages, modern
+Keras only, consistent packaging, and lint."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+SHARED_PARAMETERS = {"SEED", "EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "DATA_DIR", "OUTPUT_DIR",
+                     "VERBOSE"}
+
+sys.path.insert(0, str(ROOT / "tools"))
+from clean_notebooks import clean  # noqa: E402
+
+
+def test_the_series_has_notebooks():
+    assert [path.name[:2] for path in NOTEBOOKS][:3] == ["00", "01", "02"]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda path: path.stem)
+def notebook(request) -> tuple[Path, nbformat.NotebookNode]:
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_notebook_is_committed_clean(notebook):
+    path, content = notebook
+    assert clean(content) == content, f"run: python tools/clean_notebooks.py {path.name}"
+    assert content.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_notebook_has_one_parameters_cell_of_literals_with_shared_names(notebook):
+    path, content = notebook
+    cells = [c for c in content.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    names = set()
+    for statement in ast.parse(cells[0].source).body:
+        assert isinstance(statement, ast.Assign), ast.unparse(statement)
+        ast.literal_eval(statement.value)  # raises unless the value is a literal
+        names |= {target.id for target in statement.targets}
+    assert {"SEED", "OUTPUT_DIR"} <= names <= SHARED_PARAMETERS
+    assert f'OUTPUT_DIR = "outputs/{path.stem}"' in cells[0].source
+
+
+def test_notebook_opens_with_title_colab_link_and_one_setup_cell(notebook):
+    path, content = notebook
+    title = content.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} · ")
+    repository = PYPROJECT["project"]["urls"]["Repository"].removeprefix("https://github.com/")
+    link = f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{path.name}"
+    assert link in title.source
+    setup = [c for c in content.cells if c.cell_type == "code" and "%pip install" in c.source]
+    assert len(setup) == 1
+    install = f'"{PYPROJECT["project"]["name"]} @ git+https://github.com/{repository}"'
+    assert install in setup[0].source
+    assert 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL"' in setup[0].source
+
+
+def test_every_notebook_has_its_lesson_page(notebook):
+    path, _ = notebook
+    lesson = ROOT / "lessons" / f"{path.stem}.md"
+    assert lesson.is_file(), f"missing {lesson.relative_to(ROOT)}"
+    _, front, prose = lesson.read_text().split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["notebook"] == f"notebooks/{path.name}"
+    assert isinstance(meta["teaching"], int) and isinstance(meta["exercises"], int)
+    for key in ("questions", "objectives", "keypoints"):
+        assert meta[key] and all(isinstance(item, str) for item in meta[key]), key
+    assert prose.count("\n## ") >= 2, "the concepts in prose, in sections"
+
+
+LEGACY_KERAS = {
+    "ImageDataGenerator": r"\bImageDataGenerator\b",
+    "fit_generator": r"\bfit_generator\b",
+    "optimizers.legacy": r"optimizers\.legacy\b",
+    "lr= in an optimizer": r"\b(Adam|SGD|RMSprop|AdamW|Adagrad|Nadam)\([^)]*\blr\s*=",
+    "decay= in an optimizer": r"\b(Adam|SGD|RMSprop|AdamW|Adagrad|Nadam)\([^)]*\bdecay\s*=",
+    "tf.keras": r"\btf\.keras\b",
+}
+
+
+def _sources() -> list[tuple[Path, str]]:
+    files = [*ROOT.glob("helpers/*.py"), *ROOT.glob("tests/*.py"), *ROOT.glob("tools/*.py")]
+    this_file = Path(__file__).resolve()  # it holds the patterns and their examples
+    found = [(path, path.read_text()) for path in files if path.resolve() != this_file]
+    for path in NOTEBOOKS:
+        content = nbformat.read(path, as_version=4)
+        found.append((path, "\n".join(c.source for c in content.cells if c.cell_type == "code")))
+    return found
+
+
+@pytest.mark.parametrize("api", LEGACY_KERAS)
+def test_no_legacy_keras_api(api):
+    offenders = [str(path.relative_to(ROOT)) for path, text in _sources()
+                 if re.search(LEGACY_KERAS[api], text)]
+    assert not offenders, f"{api} is legacy Keras; found in {offenders}"
+
+
+def test_legacy_check_catches_what_it_should():
+    assert re.search(LEGACY_KERAS["lr= in an optimizer"], "keras.optimizers.Adam(lr=0.01)")
+    assert not re.search(LEGACY_KERAS["lr= in an optimizer"], "Adam(learning_rate=0.01)")
+    assert re.search(LEGACY_KERAS["optimizers.legacy"], "keras.optimizers.legacy.SGD()")
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.sub(r"\s+", "", requirement).lower() for requirement in requirements}
+
+
+def test_environment_yml_agrees_with_package_metadata():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(item["pip"] for item in environment["dependencies"]
+                       if isinstance(item, dict))
+    project = PYPROJECT["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    listed = [requirement for requirement in pip_section if requirement != "-e ."]
+    assert _requirement_names(listed) == _requirement_names(declared)
+    assert "-e ." in pip_section
+
+
+def test_ruff_finds_nothing_in_code_and_notebooks():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
