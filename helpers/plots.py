@@ -37,7 +37,7 @@ def plot_image_grid(
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.1 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.3 * nrows), squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index < len(images):
             _show_image(ax, images[index])

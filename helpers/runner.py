@@ -66,7 +66,12 @@ def notebook_parameters(profile: str, output_dir: Path, notebook: Path) -> dict[
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     declared = papermill.inspect_notebook(str(notebook))
     injected = {name: value for name, value in PROFILES[profile].items() if name in declared}
-    return {**injected, "OUTPUT_DIR": str((output_dir / notebook.stem).resolve())}
+    return {**injected, "OUTPUT_DIR": str(notebook_output_dir(output_dir, notebook))}
+
+
+def notebook_output_dir(output_dir: Path, notebook: Path) -> Path:
+    """Where a notebook of the series writes its results: a folder named after it."""
+    return (output_dir / notebook.stem).resolve()
 
 
 @contextlib.contextmanager
@@ -102,9 +107,9 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path,
                  cell_timeout: int) -> NotebookOutcome:
     """Execute one notebook into `output_dir`; a failure is caught and described, not raised.
     The kernel's stderr goes to `NN_topic.stderr.log` beside the executed copy."""
-    parameters = notebook_parameters(profile, output_dir, notebook)
     start = time.perf_counter()
     try:
+        parameters = notebook_parameters(profile, output_dir, notebook)
         with _stderr_to(output_dir / f"{notebook.stem}.stderr.log"):
             papermill.execute_notebook(
                 str(notebook), str(output_dir / notebook.name), parameters=parameters,
@@ -113,10 +118,10 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path,
         status, error = "ok", ""
     except papermill.PapermillExecutionError as err:
         status, error = "failed", f"cell {err.exec_count}: {err.ename}: {err.evalue}"
-    except Exception as err:  # a dead kernel or a timeout must not stop the series
+    except Exception as err:  # a dead kernel, a timeout or a malformed notebook
         status, error = "failed", f"{type(err).__name__}: {err}"
     return NotebookOutcome(notebook.stem, status, time.perf_counter() - start,
-                           Path(str(parameters["OUTPUT_DIR"])), error)
+                           notebook_output_dir(output_dir, notebook), error)
 
 
 def run_series(notebooks: Sequence[Path], profile: str, output_dir: Path,

@@ -41,6 +41,13 @@ def series(tmp_path: Path) -> Path:
     return folder
 
 
+def test_a_notebook_without_a_kernel_is_reported_not_raised(series, tmp_path):
+    broken = series / "02_no_kernel.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), broken)
+    outcome = runner.run_notebook(broken, "smoke", tmp_path / "out", cell_timeout=60)
+    assert outcome.status == "failed" and "kernel" in outcome.error
+
+
 def test_run_keeps_going_past_a_failure_and_reports_both(series, tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(["run", "--profile", "smoke", "--notebooks", str(series), "--output", str(out)])
