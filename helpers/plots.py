@@ -60,9 +60,11 @@ def plot_training_curves(
         epochs = np.arange(1, len(history) + 1)
         color = f"C{index}"
         for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
-            ax.plot(epochs, history[metric], color=color, label=f"{name} (train)")
-            ax.plot(epochs, history[f"val_{metric}"], color=color, linestyle="--",
-                    label=f"{name} (validation)")
+            # markers keep a one-epoch (smoke) run visible as a point
+            ax.plot(epochs, history[metric], color=color, marker="o", markersize=3,
+                    label=f"{name} (train)")
+            ax.plot(epochs, history[f"val_{metric}"], color=color, linestyle="--", marker="o",
+                    markersize=3, label=f"{name} (validation)")
     for ax, metric in ((loss_ax, "Loss"), (acc_ax, "Accuracy")):
         ax.set_xlabel("Epoch")
         ax.set_ylabel(metric)
@@ -115,10 +117,15 @@ def plot_misclassified(
 def classification_report_table(
     y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]
 ) -> pd.DataFrame:
-    """Precision, recall, F1 and support per class (and averages), as a DataFrame."""
+    """Precision, recall, F1 and support per class, then the macro and weighted averages.
+
+    scikit-learn's scalar "accuracy" entry is left out: it is not a per-class row and would
+    show as a misleading row of repeated numbers.
+    """
     report = classification_report(y_true, y_pred, labels=range(len(class_names)),
                                    target_names=list(class_names), output_dict=True,
                                    zero_division=0)
+    report.pop("accuracy", None)
     table = pd.DataFrame(report).T
     table["support"] = table["support"].astype(int)
     return table.round(3)

@@ -98,6 +98,7 @@ def test_classification_report_table_has_per_class_rows():
                                               ["cat", "dog"])
     assert table.loc["cat", "precision"] == 1.0 and table.loc["dog", "recall"] == 1.0
     assert table.loc["cat", "support"] == 2 and "macro avg" in table.index
+    assert list(table.index) == ["cat", "dog", "macro avg", "weighted avg"]
 
 
 def test_save_figure_writes_a_png(tmp_path):

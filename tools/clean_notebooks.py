@@ -1,8 +1,9 @@
 """Strip notebooks for committing: no outputs except the cells nbval checks.
 
 A cell whose source contains `# NBVAL_CHECK_OUTPUT` keeps its outputs (they are nbval's expected
-values); every other output, every execution count, papermill's injected cell and run metadata
-go. The kernel name is normalised to `python3` so papermill and nbval find it anywhere.
+values) and a sequential execution count; every other output and execution count, papermill's
+injected cell and run metadata go. The kernel name is normalised to `python3` so papermill and
+nbval find it anywhere.
 
     python tools/clean_notebooks.py notebooks/*.ipynb            # clean in place
     python tools/clean_notebooks.py --check notebooks/*.ipynb    # exit 1 if any is not clean
@@ -27,19 +28,25 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = nbformat.from_dict(notebook)
     notebook.cells = [cell for cell in notebook.cells
                       if "injected-parameters" not in cell.metadata.get("tags", [])]
+    kept_count = 0
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         cell.pop("id", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         if CHECK_MARKER in cell.source:
+            # nbval refuses a reference cell with outputs but no execution count, so kept
+            # cells are numbered 1, 2, ... (stable, unlike the counts of a real run).
+            kept_count += 1
+            cell.execution_count = kept_count
             for output in cell.outputs:
                 if "execution_count" in output:
-                    output.execution_count = None
-                output.pop("metadata", None) if output.get("metadata") == {} else None
+                    output.execution_count = kept_count
+                if output.get("metadata") == {}:
+                    output.pop("metadata")
         else:
+            cell.execution_count = None
             cell.outputs = []
     notebook.metadata.pop("papermill", None)
     notebook.metadata.pop("widgets", None)
