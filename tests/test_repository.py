@@ -48,7 +48,9 @@ def test_notebook_has_one_parameters_cell_of_literals_with_shared_names(notebook
         assert isinstance(statement, ast.Assign), ast.unparse(statement)
         ast.literal_eval(statement.value)  # raises unless the value is a literal
         names |= {target.id for target in statement.targets}
-    assert {"SEED", "OUTPUT_DIR"} <= names <= SHARED_PARAMETERS
+    assert {"SEED", "OUTPUT_DIR"} <= names
+    own = names - SHARED_PARAMETERS  # a lesson's own knobs, such as DATASET or TRIALS
+    assert all(name.isupper() for name in own), f"parameters are UPPER_CASE: {sorted(own)}"
     assert f'OUTPUT_DIR = "outputs/{path.stem}"' in cells[0].source
 
 

@@ -85,3 +85,26 @@ def test_prepare_injects_the_profile_and_executes_nothing(series, tmp_path):
 def test_unknown_profile_is_refused(series, tmp_path):
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
         runner.notebook_parameters("huge", tmp_path, series / "00_good.ipynb")
+
+
+def test_set_overrides_the_profile_where_the_notebook_declares_the_name(series, tmp_path):
+    out = tmp_path / "prepared"
+    assert cli.main(["prepare", "--profile", "smoke", "--only", "00", "--set", "EPOCHS=3",
+                     "--notebooks", str(series), "--output", str(out)]) == 0
+    injected = nbformat.read(out / "00_good.ipynb", as_version=4).cells[1].source
+    assert "EPOCHS = 3" in injected and "TRAIN_SIZE" not in injected  # not declared there
+
+
+def test_override_values_are_literals_or_plain_strings():
+    assert runner.parse_override("EPOCHS=3") == ("EPOCHS", 3)
+    assert runner.parse_override("TRAIN_SIZE=None") == ("TRAIN_SIZE", None)
+    assert runner.parse_override("DATASET=cifar10") == ("DATASET", "cifar10")
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        runner.parse_override("EPOCHS")
+
+
+def test_set_of_a_parameter_no_notebook_declares_is_refused(series, tmp_path, capsys):
+    code = cli.main(["prepare", "--set", "EPOHCS=3", "--notebooks", str(series),
+                     "--output", str(tmp_path / "prepared")])
+    assert code == 2 and "no selected notebook has a parameter named EPOHCS" in \
+        capsys.readouterr().err
