@@ -91,6 +91,27 @@ def plot_confusion_matrix(
     return fig
 
 
+def plot_predictions(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str,
+    count: int = 25,
+) -> Figure:
+    """The first `count` images, each titled with the predicted and the true class; mistakes
+    are marked with a cross and red titles, so a reader sees right and wrong at a glance."""
+    predicted = probabilities[:count].argmax(axis=1)
+    titles, colors = [], []
+    for index, guess in enumerate(predicted):
+        right = guess == y_true[index]
+        titles.append(f"{'' if right else '✗ '}pred: {class_names[guess]}\n"
+                      f"true: {class_names[y_true[index]]}")
+        colors.append("black" if right else "crimson")
+    return plot_image_grid(images[:count], titles, title=title, title_colors=colors)
+
+
 def plot_misclassified(
     images: np.ndarray,
     y_true: np.ndarray,

@@ -48,8 +48,13 @@ class ResultsLog:
         return row
 
     def table(self) -> pd.DataFrame:
-        """All recorded models, one row each."""
-        return pd.DataFrame(self.models).set_index("model") if self.models else pd.DataFrame()
+        """All recorded models, one row each, with the train - validation accuracy gap that
+        measures overfitting."""
+        if not self.models:
+            return pd.DataFrame()
+        table = pd.DataFrame(self.models).set_index("model")
+        table["gap"] = table["train_accuracy"] - table["val_accuracy"]
+        return table
 
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ def test_results_log_writes_after_each_model_and_replaces_a_rerun(tmp_path):
     # the headline is chosen on validation, even though "a" has the better test accuracy
     assert results.headline(saved)["model"] == "b"
     assert list(log.table().index) == ["b", "a"]
+    assert log.table().loc["a", "gap"] == pytest.approx(0.6 - 0.58)
 
 
 def test_a_new_log_drops_stale_results(tmp_path):
@@ -105,4 +106,14 @@ def test_save_figure_writes_a_png(tmp_path):
     fig, ax = plt.subplots()
     path = plots.save_figure(fig, tmp_path / "out", "figure")
     assert path.read_bytes()[:4] == b"\x89PNG"
+    plt.close(fig)
+
+
+def test_prediction_grid_titles_predicted_and_true_class_and_marks_errors():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+    fig = plots.plot_predictions(np.zeros((3, 8, 8, 3)), np.array([0, 0, 0]), probabilities,
+                                 ["cat", "dog"], title="Predictions", count=2)
+    titles = [ax.title for ax in fig.axes if ax.axison]
+    assert [t.get_text() for t in titles] == ["pred: cat\ntrue: cat", "✗ pred: dog\ntrue: cat"]
+    assert [t.get_color() for t in titles] == ["black", "crimson"]
     plt.close(fig)
