@@ -32,6 +32,26 @@ def summarise(outcomes: Sequence[NotebookOutcome]) -> tuple[pd.DataFrame, pd.Dat
     return pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS), pd.DataFrame(models)
 
 
+def _cell_text(column: str, value: object) -> str:
+    """How one figure reads in report.md: accuracies in percent, counts with separators."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if column.endswith("accuracy") or column == "gap":
+        return f"{value:.1%}"
+    if column in ("parameters", "epochs"):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.4g}" if column.endswith("loss") else f"{value:.1f}"
+    return str(value)
+
+
+def for_reading(table: pd.DataFrame) -> str:
+    """`table` as a Markdown table for people (the CSV files keep the raw numbers)."""
+    shown = pd.DataFrame({column: [_cell_text(column, value) for value in table[column]]
+                          for column in table.columns})
+    return shown.to_markdown(index=False, disable_numparse=True)
+
+
 def plot_accuracy(summary: pd.DataFrame, title: str) -> plt.Figure:
     """Bar chart of each notebook's headline test accuracy."""
     done = summary.dropna(subset=["test_accuracy"])
@@ -61,7 +81,7 @@ def write_report(outcomes: Sequence[NotebookOutcome], profile: str, output_dir: 
         f"{len(summary) - failed} of {len(summary)} notebooks ran; {failed} failed. "
         "Each notebook is summarised by its best model on validation; its test accuracy is "
         "measured once, at the end of the notebook.", "",
-        summary.drop(columns="error").to_markdown(index=False, floatfmt=".4g"), "",
+        for_reading(summary.drop(columns="error")), "",
         "![Test accuracy per notebook](accuracy.png)", "",
     ]
     if failed:
@@ -69,7 +89,7 @@ def write_report(outcomes: Sequence[NotebookOutcome], profile: str, output_dir: 
                                        for row in summary.itertuples() if row.status != "ok"]
         lines.append("")
     if not models.empty:
-        lines += ["## Every model", "", models.to_markdown(index=False, floatfmt=".4g"), ""]
+        lines += ["## Every model", "", for_reading(models), ""]
     path = output_dir / "report.md"
     path.write_text("\n".join(lines))
     return path

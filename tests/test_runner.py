@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from helpers import cli, runner
+from helpers import cli, report, runner
 
 PARAMETERS = 'EPOCHS = 5\nOUTPUT_DIR = "unused"'
 RECORD = """
@@ -108,3 +108,11 @@ def test_set_of_a_parameter_no_notebook_declares_is_refused(series, tmp_path, ca
                      "--output", str(tmp_path / "prepared")])
     assert code == 2 and "no selected notebook has a parameter named EPOHCS" in \
         capsys.readouterr().err
+
+
+def test_report_tables_read_as_percent_and_counts_with_blanks_for_missing():
+    table = pd.DataFrame({"notebook": ["00_a", "01_b"], "test_accuracy": [float("nan"), 0.4567],
+                          "parameters": [float("nan"), 674986.0], "seconds": [28.24, 70.0]})
+    text = report.for_reading(table)
+    assert "45.7%" in text and "674,986" in text and "28.2" in text
+    assert "nan" not in text
