@@ -37,7 +37,9 @@ def plot_image_grid(
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.3 * nrows), squeeze=False)
+    # constrained layout makes room for two-line titles and the suptitle, however few rows
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 0.6 + 2.3 * nrows),
+                             squeeze=False, layout="constrained")
     for index, ax in enumerate(axes.flat):
         if index < len(images):
             _show_image(ax, images[index])
@@ -46,7 +48,6 @@ def plot_image_grid(
         else:
             ax.axis("off")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
