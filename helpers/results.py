@@ -30,10 +30,15 @@ class ResultsLog:
         self._write()
 
     def add(self, name: str, model: keras.Model, run: TrainingRun, *,
-            test_loss: float, test_accuracy: float, **extra: float | str) -> dict:
-        """Record one trained model; `extra` holds any further figures worth reporting."""
+            test_loss: float, test_accuracy: float, dataset: str | None = None,
+            **extra: float | str) -> dict:
+        """Record one trained model; `extra` holds any further figures worth reporting.
+
+        `dataset` marks a model trained on another dataset than the notebook's (LeNet on
+        Fashion-MNIST beside CIFAR-10 networks): it is reported, but never the headline."""
         row = {
             "model": name,
+            "dataset": dataset or self.dataset,
             "parameters": int(model.count_params()),
             "epochs": run.epochs,
             "training_seconds": round(run.seconds, 1),
@@ -69,6 +74,8 @@ def read_results(output_dir: str | Path) -> dict | None:
 
 
 def headline(results: dict) -> dict | None:
-    """The model a notebook is summarised by: the best on validation (never chosen on test)."""
-    models = results.get("models") or []
+    """The model a notebook is summarised by: the best on validation (never chosen on test),
+    among those trained on the notebook's own dataset."""
+    models = [model for model in results.get("models") or []
+              if model.get("dataset", results.get("dataset")) == results.get("dataset")]
     return max(models, key=lambda m: m["val_accuracy"]) if models else None

@@ -33,12 +33,22 @@ def test_results_log_writes_after_each_model_and_replaces_a_rerun(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [m["model"] for m in saved["models"]] == ["b", "a"]
     assert saved["models"][1] == {
-        "model": "a", "parameters": 1234, "epochs": 2, "training_seconds": 12.3,
+        "model": "a", "dataset": "CIFAR-10 (JPEG copy)", "parameters": 1234, "epochs": 2,
+        "training_seconds": 12.3,
         "train_accuracy": 0.6, "val_accuracy": 0.58, "test_accuracy": 0.53, "test_loss": 0.9}
     # the headline is chosen on validation, even though "a" has the better test accuracy
     assert results.headline(saved)["model"] == "b"
     assert list(log.table().index) == ["b", "a"]
     assert log.table().loc["a", "gap"] == pytest.approx(0.6 - 0.58)
+
+
+def test_a_model_on_another_dataset_is_recorded_but_never_the_headline(tmp_path):
+    log = results.ResultsLog(tmp_path, "04_test", "CIFAR-10")
+    log.add("LeNet", _Model(), _run(0.90), test_loss=0.3, test_accuracy=0.9,
+            dataset="Fashion-MNIST")
+    log.add("VGG-style", _Model(), _run(0.70), test_loss=0.9, test_accuracy=0.7)
+    assert log.table()["dataset"].tolist() == ["Fashion-MNIST", "CIFAR-10"]
+    assert results.headline(results.read_results(tmp_path))["model"] == "VGG-style"
 
 
 def test_a_new_log_drops_stale_results(tmp_path):
