@@ -31,19 +31,24 @@ class ResultsLog:
 
     def add(self, name: str, model: keras.Model, run: TrainingRun, *,
             test_loss: float, test_accuracy: float, dataset: str | None = None,
+            train_accuracy: float | None = None, val_accuracy: float | None = None,
             **extra: float | str) -> dict:
         """Record one trained model; `extra` holds any further figures worth reporting.
 
         `dataset` marks a model trained on another dataset than the notebook's (LeNet on
-        Fashion-MNIST beside CIFAR-10 networks): it is reported, but never the headline."""
+        Fashion-MNIST beside CIFAR-10 networks): it is reported, but never the headline.
+        `train_accuracy` and `val_accuracy` default to the last epoch's; give the kept
+        weights' figures when early stopping restored an earlier epoch."""
         row = {
             "model": name,
             "dataset": dataset or self.dataset,
             "parameters": int(model.count_params()),
             "epochs": run.epochs,
             "training_seconds": round(run.seconds, 1),
-            "train_accuracy": run.final("accuracy"),
-            "val_accuracy": run.final("val_accuracy"),
+            "train_accuracy": float(run.final("accuracy") if train_accuracy is None
+                                    else train_accuracy),
+            "val_accuracy": float(run.final("val_accuracy") if val_accuracy is None
+                                  else val_accuracy),
             "test_accuracy": float(test_accuracy),
             "test_loss": float(test_loss),
             **extra,

@@ -51,6 +51,14 @@ def test_a_model_on_another_dataset_is_recorded_but_never_the_headline(tmp_path)
     assert results.headline(results.read_results(tmp_path))["model"] == "VGG-style"
 
 
+def test_the_kept_weights_figures_replace_the_last_epochs(tmp_path):
+    log = results.ResultsLog(tmp_path, "05_test", "CIFAR-10")
+    row = log.add("early-stopped", _Model(), _run(0.55), test_loss=0.9, test_accuracy=0.6,
+                  train_accuracy=0.7, val_accuracy=0.62)
+    assert (row["train_accuracy"], row["val_accuracy"]) == (0.7, 0.62)
+    assert log.table().loc["early-stopped", "gap"] == pytest.approx(0.08)
+
+
 def test_a_new_log_drops_stale_results(tmp_path):
     results.ResultsLog(tmp_path, "01", "x").add("old", _Model(), _run(0.5), test_loss=1,
                                                 test_accuracy=0.5)
