@@ -70,11 +70,14 @@ def fit(
         epochs=epochs,
         verbose=verbose,
         shuffle=False,  # the tf.data pipeline shuffles
+        # Order matters at each epoch's end: the caller's callbacks first, so what they add to
+        # the logs (ReduceLROnPlateau's learning_rate) reaches the CSV history; the backup last,
+        # so an epoch it marks as done is always in the history too.
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(backup_dir)),
+            *callbacks,
             _EpochTimer(),
             keras.callbacks.CSVLogger(str(log_path), append=True),
-            *callbacks,
+            keras.callbacks.BackupAndRestore(str(backup_dir)),
         ],
     )
     history = (pd.read_csv(log_path).drop_duplicates("epoch", keep="last")

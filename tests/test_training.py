@@ -22,14 +22,14 @@ class EpochCounter(keras.callbacks.Callback):
 
 
 class Interrupt(keras.callbacks.Callback):
-    """Stands in for a Colab disconnect: stops training after a given epoch."""
+    """Stands in for a Colab disconnect: stops training once a given epoch has ended."""
 
     def __init__(self, after_epoch: int) -> None:
         super().__init__()
         self.after_epoch = after_epoch
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.after_epoch:
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.after_epoch + 1:
             raise KeyboardInterrupt
 
 
@@ -56,6 +56,14 @@ def test_fit_records_every_epoch_and_its_time(tmp_path):
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history.columns)
     assert run.seconds > 0 and 0 <= run.final("val_accuracy") <= 1
     assert not (tmp_path / "ck").exists()  # finished: nothing left to resume from
+
+
+def test_what_a_callback_adds_to_the_logs_is_kept_in_the_history(tmp_path):
+    train, val = _task()
+    plateau = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1)
+    run = training.fit(_model(), train, val, epochs=2, checkpoint_dir=tmp_path / "ck",
+                       callbacks=[plateau], verbose=0)
+    assert run.history["learning_rate"].iloc[0] == pytest.approx(1e-3)
 
 
 def test_interrupted_training_resumes_to_the_same_final_epoch_and_weights(tmp_path):
