@@ -66,3 +66,14 @@ def conv_block(
     if dropout:
         layers.append(keras.layers.Dropout(dropout))
     return layers
+
+
+def print_layers(model: keras.Model, *, label: str = "total", names: bool = False) -> None:
+    """One line per layer (type, or name with `names`, output shape, parameters), then the
+    model's total, so a hand count can be checked against Keras line by line."""
+    rows = [(layer.name if names else type(layer).__name__, str(tuple(layer.output.shape[1:])),
+             f"{layer.count_params():,}") for layer in model.layers]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for kind, shape, count in rows:
+        print(f"{kind:<{widths[0]}}  output {shape:<{widths[1]}}  parameters {count:>{widths[2]}}")
+    print(f"{label} parameters: {model.count_params():,}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
+from helpers import models
 from helpers.models import conv_block, dense_block
 
 
@@ -43,3 +44,12 @@ def test_l2_and_dropout_are_applied():
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="pool must be"):
         conv_block(8, pool="global")
+
+
+def test_print_layers_lists_each_layer_then_the_total(capsys):
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    models.print_layers(model, label="tiny", names=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["conv", "output", "(2,", "2,", "2)", "parameters", "20"]
+    assert lines[2].split()[-1] == "27" and lines[-1] == "tiny parameters: 47"
