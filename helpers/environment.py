@@ -1,15 +1,23 @@
-"""What the notebook runs on, quiet logs, and seeds: the set-up every notebook shares."""
+"""What the notebook runs on, quiet logs, and seeds: the set-up every notebook shares.
+
+Everything here goes through Keras or its active backend (TensorFlow, JAX or PyTorch), so the
+course runs where TensorFlow is not installed at all."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import logging
 import os
 import platform
 import sys
 import warnings
+from collections.abc import Iterator
+from types import ModuleType
 
 import keras
-import tensorflow as tf
+
+from helpers.data import check_seed
 
 MIN_KERAS_MAJOR = 3
 
@@ -20,13 +28,75 @@ def check_keras_version(version: str = keras.__version__) -> None:
     if major < MIN_KERAS_MAJOR:
         raise RuntimeError(
             f"this course needs Keras 3 or newer, found Keras {version}. Upgrade with "
-            "`pip install -U 'keras>=3.3' 'tensorflow>=2.16'` and restart the kernel.")
+            "`pip install -U 'keras>=3.3'` and restart the kernel.")
+
+
+def backend() -> str:
+    """The active Keras backend: "tensorflow", "jax" or "torch" (set by $KERAS_BACKEND)."""
+    return keras.backend.backend()
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported, whatever the Keras backend."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def import_tensorflow() -> ModuleType | None:
+    """TensorFlow for a lesson about TensorFlow itself (`tf.data`), or None with a one-line
+    notice where it is not installed, so the notebook skips those cells and goes on."""
+    if not tensorflow_installed():
+        print("TensorFlow is not installed here: the cells about tf.data are skipped "
+              f"(the rest of the notebook runs on Keras's {backend()} backend).")
+        return None
+    import tensorflow as tf
+
+    return tf
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what C++ libraries print on file descriptor 2 (TensorFlow's "failed call to
+    cuInit" on a machine without a GPU), which Python's own redirection cannot catch."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def accelerators() -> list[str]:
+    """The GPUs (or TPUs) the active backend will train on; empty on a CPU-only machine.
+
+    Asked of the backend itself, with its start-up errors hidden: a missing GPU is an answer,
+    not a failure."""
+    name = backend()
+    with _native_stderr_silenced():
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            devices = tf.config.list_physical_devices("GPU") + tf.config.list_physical_devices(
+                "TPU")
+            return [device.name for device in devices]
+        if name == "jax":
+            import jax
+
+            return [str(device) for device in jax.devices() if device.platform != "cpu"]
+        if name == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
 
 
 def quiet_logs() -> None:
-    """Silence TensorFlow's and absl's info chatter and Python warnings students cannot act on."""
+    """Silence the backend's info chatter and Python warnings students cannot act on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    tf.get_logger().setLevel(logging.ERROR)
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -36,16 +106,23 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def _backend_version(name: str) -> str:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(name)
+    if module is None:
+        return "unknown"
+    return getattr(__import__(module), "__version__", "unknown")
+
+
 def environment_report() -> dict[str, str]:
     """Versions and hardware, as a dict a notebook can print. Fails on Keras < 3."""
     check_keras_version()
-    gpus = tf.config.list_physical_devices("GPU")
+    name = backend()
+    devices = accelerators()
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
-        "keras backend": keras.backend.backend(),
-        "gpu": ", ".join(gpu.name for gpu in gpus) if gpus else "none (training runs on the CPU)",
+        "keras backend": f"{name} {_backend_version(name)}",
+        "gpu": ", ".join(devices) if devices else "none (training runs on the CPU)",
         "colab": "yes" if in_colab() else "no",
     }
 
@@ -59,14 +136,27 @@ def print_environment() -> None:
         advice = ("Runtime > Change runtime type > GPU" if in_colab()
                   else "use a machine with a GPU, or Google Colab")
         print(f"\nNo GPU: full-length training will be slow. For a GPU, {advice}; "
-              "or keep the small TRAIN_SIZE and EPOCHS of the smoke profile.")
+              "or set a small TRAIN_SIZE and EPOCHS in the parameters cell for a quick pass.")
 
 
 def set_seed(seed: int, *, deterministic: bool = False) -> None:
-    """Seed Python, NumPy and the backend; optionally force deterministic TensorFlow ops
-    (reproducible to the bit, at some cost in speed)."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    """Seed Python, NumPy and the backend; optionally make the backend's operations
+    deterministic (reproducible to the bit, at some cost in speed)."""
+    check_seed(seed)
     keras.utils.set_random_seed(seed)
-    if deterministic:
+    if not deterministic:
+        return
+    name = backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
         tf.config.experimental.enable_op_determinism()
+    elif name == "jax":
+        # XLA reads this when it first compiles for a GPU; on a CPU JAX is deterministic.
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "--xla_gpu_deterministic_ops" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
+    elif name == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
