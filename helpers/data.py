@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,15 +57,21 @@ def _read_cache(path: Path) -> RawSplits | None:
 
 
 def _write_cache(path: Path, raw: RawSplits) -> None:
-    """Write atomically, so an interrupted write never leaves a half cache behind."""
+    """Write atomically, so an interrupted write never leaves a half cache behind. A failed
+    write (a full disk, a read-only folder) only costs speed: the partial file is removed, a
+    warning says why, and the arrays are still returned."""
+    partial = path.with_suffix(".partial.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
         x_train, y_train, x_test, y_test = raw
         np.savez(partial, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
         os.replace(partial, path)
-    except OSError:
-        pass  # a read-only cache folder only costs speed; the arrays are still returned
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        reason = err.strerror or str(err)
+        warnings.warn(f"could not write the decoded-array cache {path} ({reason}); the data is "
+                      "loaded, but the next load decodes the archive again. Free some space, "
+                      f"or point ${paths.CACHE_DIR_ENV} at a writable folder.", stacklevel=3)
 
 
 def load_raw(name: str, data_dir: str | os.PathLike | None = None) -> tuple[RawSplits, str]:
@@ -96,8 +103,17 @@ def _check_options(validation_fraction: float, train_size: int | None, seed: int
         raise TypeError(f"train_size must be an int or None, got {train_size!r}")
     if train_size is not None and train_size <= 0:
         raise ValueError(f"train_size must be positive, got {train_size}")
+    check_seed(seed)
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed that NumPy and scikit-learn would refuse later, deep in their own code:
+    a seed is an int with 0 <= seed < 2**32."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must lie in 0 <= seed < 2**32 (NumPy's and scikit-learn's "
+                         f"range), got {seed}")
 
 
 def to_grayscale(images: np.ndarray) -> np.ndarray:

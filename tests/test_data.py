@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,10 +70,22 @@ def test_grayscale_uses_luminance_weights():
     ("train_size", 10.5, TypeError),
     ("train_size", 0, ValueError),
     ("seed", "42", TypeError),
+    ("seed", -1, ValueError),
+    ("seed", 2**32, ValueError),
 ])
 def test_wrong_option_types_and_values_are_refused(synthetic_raw, option, value, error):
     with pytest.raises(error, match=option):
         data.load_dataset("cifar10", **{option: value})
+
+
+def test_check_seed_accepts_the_whole_range_numpy_accepts():
+    for seed in (0, 2**32 - 1):
+        data.check_seed(seed)
+        np.random.default_rng(seed)  # the range is exactly NumPy's
+    with pytest.raises(ValueError, match=r"0 <= seed < 2\*\*32.*got -1"):
+        data.check_seed(-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        data.check_seed(True)
 
 
 def test_unknown_dataset_name_lists_the_known_ones():
@@ -156,3 +170,27 @@ def test_no_network_says_how_to_work_offline(tmp_path, monkeypatch):
     assert "Fashion-MNIST is not available" in message and "Name or service" in message
     assert "fashion-mnist/train-images-idx3-ubyte.gz" in message
     assert str(tmp_path) in message and "COURSE_DATA_DIR" in message
+
+
+def test_a_failed_cache_write_leaves_no_partial_file_and_warns_once(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(cache))
+    raw = (np.zeros((1, 32, 32, 3), np.uint8), np.zeros(1, np.uint8)) * 2
+    monkeypatch.setattr(sources, "find_local_source", lambda spec, dirs: None)
+    monkeypatch.setattr(sources, "download_with_keras", lambda spec, dirs: raw)
+
+    def disk_full(file, **arrays):
+        Path(file).write_bytes(b"the first megabytes of an archive")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            (x_train, *_), _ = data.load_raw("mnist")
+            assert x_train.shape == (1, 32, 32, 3)  # the arrays still come back
+    assert list(cache.iterdir()) == []
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1, messages
+    assert str(cache / "mnist-Keras-download.npz") in messages[0]
+    assert "No space left on device" in messages[0]
