@@ -3,9 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Keras on JAX with no TensorFlow at all: how students on GPUs without TensorFlow's support
+# run the course, checked on every `make test`.
+JAX_VENV := .venv-jax
+JAX_BIN := $(JAX_VENV)/bin
+JAX_STAMP := $(JAX_VENV)/.installed-stamp
 NBVAL_DIR := build/nbval
+NBVAL_JAX_DIR := build/nbval-jax
+PYTEST := -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider
 
-.PHONY: setup course test lint clean-notebooks
+.PHONY: setup setup-jax course lab test test-tensorflow test-jax lint clean-notebooks
 
 setup: $(STAMP)
 
@@ -13,20 +20,46 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev]"
 	touch $(STAMP)
+
+setup-jax: $(JAX_STAMP)
+
+$(JAX_STAMP): pyproject.toml
+	test -x $(JAX_BIN)/python || $(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_BIN)/python -m pip install --quiet --upgrade pip
+	$(JAX_BIN)/python -m pip install --quiet -e ".[jax,runner,dev]"
+	@$(JAX_BIN)/python -c "import importlib.util, sys; \
+	sys.exit('TensorFlow got into $(JAX_VENV), which must not have it') \
+	if importlib.util.find_spec('tensorflow') else None"
+	touch $(JAX_STAMP)
 
 # Re-execute the series and write runs/PROFILE/report.md. Pass options with COURSE_ARGS,
 # e.g. make course COURSE_ARGS="--profile full --only 01 02".
 course: setup
 	$(BIN)/course run $(COURSE_ARGS)
 
-# Unit tests, lint and notebook hygiene, then every notebook executed by nbval in the smoke
-# profile (papermill-prepared copies), comparing only the outputs marked NBVAL_CHECK_OUTPUT.
-test: setup
+# JupyterLab on the course's environment, opened on the notebooks.
+lab: setup
+	$(BIN)/jupyter lab notebooks
+
+# Everything, under both backends: unit tests, lint, notebook hygiene, the Colab install check,
+# and every notebook executed by nbval in the smoke profile (papermill-prepared copies),
+# comparing only the outputs marked NBVAL_CHECK_OUTPUT.
+test: test-tensorflow test-jax
+
+test-tensorflow: setup
 	rm -rf $(NBVAL_DIR)
 	$(BIN)/course prepare --profile smoke --output $(NBVAL_DIR)
-	$(BIN)/python -m pytest tests $(NBVAL_DIR) --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/python $(PYTEST) tests $(NBVAL_DIR)
+
+# The same notebooks and the backend-dependent unit tests on KERAS_BACKEND=jax, no TensorFlow.
+test-jax: setup-jax
+	rm -rf $(NBVAL_JAX_DIR)
+	KERAS_BACKEND=jax $(JAX_BIN)/course prepare --profile smoke --output $(NBVAL_JAX_DIR)
+	KERAS_BACKEND=jax $(JAX_BIN)/python $(PYTEST) tests/test_backend_neutral.py \
+		tests/test_pipeline.py tests/test_training.py tests/test_models.py \
+		tests/test_environment.py $(NBVAL_JAX_DIR)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -114,19 +114,76 @@ def test_legacy_check_catches_what_it_should():
     assert re.search(LEGACY_KERAS["optimizers.legacy"], "keras.optimizers.legacy.SGD()")
 
 
+def test_base_install_leaves_the_backend_to_the_environment():
+    """Colab holds TensorFlow already, other machines hold it under another name
+    (tensorflow-cpu) or not at all (JAX): the base install must never ask for it."""
+    base = _requirement_names(PYPROJECT["project"]["dependencies"])
+    assert not any(name.startswith(("tensorflow", "jax", "torch")) for name in base)
+    assert not any(name.startswith(("papermill", "ipykernel", "nbformat")) for name in base)
+
+
 def _requirement_names(requirements: list[str]) -> set[str]:
     return {re.sub(r"\s+", "", requirement).lower() for requirement in requirements}
 
 
 def test_environment_yml_agrees_with_package_metadata():
+    """environment.yml installs what `make setup` does: the TensorFlow environment, whole."""
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(item["pip"] for item in environment["dependencies"]
                        if isinstance(item, dict))
     project = PYPROJECT["project"]
-    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    declared = project["dependencies"] + [requirement for extra in ("tensorflow", "runner", "lab",
+                                                                    "dev")
+                                          for requirement in extras[extra]]
     listed = [requirement for requirement in pip_section if requirement != "-e ."]
     assert _requirement_names(listed) == _requirement_names(declared)
     assert "-e ." in pip_section
+
+
+TENSORFLOW_IMPORT = re.compile(r"^\s*(import tensorflow|from tensorflow)", re.MULTILINE)
+
+
+def test_notebooks_import_tensorflow_only_through_the_helper(notebook):
+    """Every notebook must also run on JAX with no TensorFlow installed: a lesson about
+    TensorFlow itself gets it from `environment.import_tensorflow()`, which may return None."""
+    path, content = notebook
+    code = "\n".join(cell.source for cell in content.cells if cell.cell_type == "code")
+    assert not TENSORFLOW_IMPORT.search(code), f"{path.name} imports TensorFlow directly"
+    assert "tf.config" not in code, "use helpers.environment.accelerators()"
+
+
+def _solution_cells(content: nbformat.NotebookNode) -> tuple[int, list]:
+    headings = [index for index, cell in enumerate(content.cells)
+                if cell.cell_type == "markdown" and cell.source.startswith("## Solutions")]
+    assert len(headings) == 1, "one markdown cell starting with '## Solutions'"
+    return headings[0], content.cells[headings[0] + 1:]
+
+
+def test_solutions_close_the_notebook_collapsed(notebook):
+    path, content = notebook
+    heading, solutions = _solution_cells(content)
+    exercises = [index for index, cell in enumerate(content.cells)
+                 if cell.cell_type == "markdown" and "## Exercises" in cell.source]
+    assert exercises and exercises[0] < heading, "the exercises come before their solutions"
+    assert any(cell.cell_type == "code" for cell in solutions)
+    for cell in solutions:
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, cell.source[:60]
+        if cell.cell_type == "code":
+            assert cell.source.startswith("#@title Solution to exercise"), cell.source[:60]
+            assert cell.metadata.get("cellView") == "form"
+
+
+def test_solutions_that_train_run_only_when_asked(notebook):
+    path, content = notebook
+    _, solutions = _solution_cells(content)
+    training = [cell for cell in solutions if cell.cell_type == "code"
+                and re.search(r"\.fit\(|\.search\(", cell.source)]
+    for cell in training:
+        assert "if RUN_SOLUTIONS:" in cell.source, cell.source[:60]
+    if training:
+        parameters = next(c for c in content.cells if "parameters" in c.metadata.get("tags", []))
+        assert "RUN_SOLUTIONS = False" in parameters.source
 
 
 def test_ruff_finds_nothing_in_code_and_notebooks():
