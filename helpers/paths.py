@@ -27,6 +27,20 @@ def data_search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return dirs
 
 
+def folder_problem(folder: Path) -> str | None:
+    """What keeps `folder` from holding dataset archives, in words for an error message, or
+    None when it is a readable folder."""
+    if folder.is_symlink() and not folder.exists():
+        return f"a broken link to {os.readlink(folder)}, which does not exist"
+    if not folder.exists():
+        return "does not exist"
+    if not folder.is_dir():
+        return "is a file, not a folder: name the folder that holds the archive"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
 def cache_dir() -> Path:
     """Folder for decoded-array caches: $COURSE_CACHE_DIR, else `data/cache` of the project.
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from helpers.paths import DATA_DIR_ENV, folder_problem
+
 RawSplits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """x_train, y_train, x_test, y_test as uint8 arrays, labels one-dimensional."""
 
@@ -261,6 +263,13 @@ def read_local(source: Source, paths: Sequence[Path]) -> RawSplits:
     return source.read(paths)
 
 
+def _describe_folder(folder: Path) -> str:
+    """A searched folder for an error message, with what is wrong with it if anything: a typo
+    in $COURSE_DATA_DIR then reads as "does not exist", not as a missing archive."""
+    problem = folder_problem(folder)
+    return f"{folder} ({problem})" if problem else str(folder)
+
+
 def download_with_keras(spec: DatasetSpec, search_dirs: Sequence[Path]) -> RawSplits:
     """Fetch through `keras.datasets` (cached in ~/.keras/datasets); explain how to work offline
     when that fails."""
@@ -271,10 +280,11 @@ def download_with_keras(spec: DatasetSpec, search_dirs: Sequence[Path]) -> RawSp
     except Exception as err:  # Keras raises a bare Exception for network failures
         wanted = " or ".join(
             " + ".join(file.name for file in source.files) for source in spec.sources)
-        folders = ", ".join(str(folder) for folder in search_dirs)
+        folders = ", ".join(map(_describe_folder, search_dirs))
         raise DatasetUnavailableError(
             f"{spec.title} is not available: no local copy was found and the download failed "
-            f"({type(err).__name__}: {err}). To work offline, put {wanted} in one of: {folders} "
-            "(or point the COURSE_DATA_DIR environment variable at the folder that holds it).",
+            f"({type(err).__name__}: {err}). To work offline, put {wanted} in one of: "
+            f"{folders} (or point the {DATA_DIR_ENV} environment variable at the folder that "
+            "holds it).",
         ) from err
     return x_train, y_train.reshape(-1), x_test, y_test.reshape(-1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import sources
+from helpers import paths, sources
 
 
 def _add(archive: tarfile.TarFile, name: str, payload: bytes) -> None:
@@ -102,3 +102,31 @@ def test_official_archive_wins_over_the_jpeg_copy(tmp_path: Path):
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"")
     assert sources.find_local_source(spec, [tmp_path])[0].label == "official release"
     assert sources.find_local_source(sources.DATASETS["mnist"], [tmp_path]) is None
+
+
+def test_folder_problem_says_what_is_wrong_with_a_data_folder(tmp_path: Path):
+    archive = tmp_path / "cifar10-jpeg.tar.gz"
+    archive.write_bytes(b"")
+    broken = tmp_path / "drive"
+    broken.symlink_to(tmp_path / "unmounted")
+    assert paths.folder_problem(tmp_path) is None
+    assert paths.folder_problem(tmp_path / "typo") == "does not exist"
+    assert paths.folder_problem(archive).startswith("is a file, not a folder")
+    assert paths.folder_problem(broken) == f"a broken link to {tmp_path / 'unmounted'}, " \
+        "which does not exist"
+
+
+def test_unavailable_dataset_error_names_what_is_wrong_with_each_folder(tmp_path, monkeypatch):
+    import keras
+
+    def no_network():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    missing, good = tmp_path / "typo", tmp_path / "data"
+    good.mkdir()
+    with pytest.raises(sources.DatasetUnavailableError) as caught:
+        sources.download_with_keras(sources.DATASETS["mnist"], [missing, good])
+    message = str(caught.value)
+    assert f"{missing} (does not exist)" in message
+    assert f"{good} (or point" in message  # a usable folder is named without a complaint
