@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,36 @@ class _EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
+class StaleCheckpointError(RuntimeError):
+    """The backup in `checkpoint_dir` holds the training state of another model."""
+
+
+class _BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras's BackupAndRestore, whose error for a backup that does not fit the model (Keras
+    says "2 objects could not be loaded", on every re-run) says what is in the way instead."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        try:
+            super().on_train_begin(logs)
+        except ValueError as err:
+            if not self.model.built:  # Keras's own message says to build the model
+                raise
+            raise StaleCheckpointError(
+                f"{self.backup_dir} holds the backup of an interrupted training of another "
+                "model, which does not fit this one (Keras's error is above). To resume that "
+                "training, run it with the model as it was; to train this model from scratch, "
+                f"delete the folder {self.backup_dir} or pass another checkpoint_dir.") from err
+
+
+def _made_by_fit(folder: Path, own: set[Path]) -> bool:
+    """Whether `folder` is fit's to remove at the end: missing now (fit creates it), or holding
+    only what an interrupted fit left there. A folder of the user's (on Drive, say) is kept."""
+    if not folder.exists():
+        return True
+    entries = set(folder.iterdir())
+    return bool(entries) and entries <= own
+
+
 def fit(
     model: keras.Model,
     train,
@@ -53,23 +83,29 @@ def fit(
     interruption (a Colab disconnect, a killed kernel).
 
     Keras's BackupAndRestore keeps the weights, optimizer state and epoch in
-    `checkpoint_dir/backup` (point `checkpoint_dir` at Google Drive in Colab to survive a lost
-    VM); a CSV log beside it keeps the per-epoch metrics. Both are removed when training ends
-    normally, so a later run starts fresh."""
+    `checkpoint_dir/fit_backup` (point `checkpoint_dir` at Google Drive in Colab to survive a
+    lost VM); `checkpoint_dir/fit_history.csv` beside it keeps the per-epoch metrics. When
+    training ends normally both are removed, so a later run starts fresh, and so is
+    `checkpoint_dir` if fit created it; anything else in it is left alone.
+
+    A backup of another model raises StaleCheckpointError; a backup that already holds `epochs`
+    epochs or more trains nothing, warns, and returns the recorded history."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     checkpoint_dir = Path(checkpoint_dir)
-    backup_dir = checkpoint_dir / "backup"
-    log_path = checkpoint_dir / "history.csv"
+    # Names of fit's own, so that a user's "backup" or "history.csv" there is never touched.
+    backup_dir = checkpoint_dir / "fit_backup"
+    log_path = checkpoint_dir / "fit_history.csv"
+    remove_folder = _made_by_fit(checkpoint_dir, {backup_dir, log_path})
     if not backup_dir.exists() and log_path.exists():
         log_path.unlink()  # a finished or abandoned earlier run: start its log afresh
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    model.fit(
+    trained = model.fit(
         train,
         validation_data=validation,
         epochs=epochs,
         verbose=verbose,
-        shuffle=False,  # the tf.data pipeline shuffles
+        shuffle=False,  # the input pipeline shuffles
         # Order matters at each epoch's end: the caller's callbacks first, so what they add to
         # the logs (ReduceLROnPlateau's learning_rate) reaches the CSV history; the backup last,
         # so an epoch it marks as done is always in the history too.
@@ -77,10 +113,17 @@ def fit(
             *callbacks,
             _EpochTimer(),
             keras.callbacks.CSVLogger(str(log_path), append=True),
-            keras.callbacks.BackupAndRestore(str(backup_dir)),
+            _BackupAndRestore(str(backup_dir)),
         ],
     )
     history = (pd.read_csv(log_path).drop_duplicates("epoch", keep="last")
                .set_index("epoch").sort_index())
-    shutil.rmtree(checkpoint_dir)
+    if not trained.epoch:
+        warnings.warn(
+            f"nothing was trained: the backup in {backup_dir} already held {len(history)} "
+            f"epochs, at least the {epochs} asked for. The model has the backed-up weights and "
+            "the history of those epochs is returned; run again to train afresh.", stacklevel=2)
+    log_path.unlink()
+    if remove_folder and not any(checkpoint_dir.iterdir()):
+        checkpoint_dir.rmdir()
     return TrainingRun(history=history, seconds=float(history["epoch_seconds"].sum()))

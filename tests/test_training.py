@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -41,9 +43,9 @@ def _task():
             make_dataset(x[192:], y[192:], batch_size=64))
 
 
-def _model() -> keras.Model:
+def _model(units: int = 16) -> keras.Model:
     environment.set_seed(0)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(units, activation="relu"),
                               keras.layers.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -75,7 +77,7 @@ def test_interrupted_training_resumes_to_the_same_final_epoch_and_weights(tmp_pa
     with pytest.raises(KeyboardInterrupt):
         training.fit(_model(), train, val, epochs=4, checkpoint_dir=checkpoint, verbose=0,
                      callbacks=[Interrupt(after_epoch=1)])
-    assert (checkpoint / "backup").exists()
+    assert (checkpoint / "fit_backup").exists()
 
     resumed, counter = _model(), EpochCounter()  # a fresh kernel: same code, run again
     run = training.fit(resumed, train, val, epochs=4, checkpoint_dir=checkpoint, verbose=0,
@@ -84,6 +86,66 @@ def test_interrupted_training_resumes_to_the_same_final_epoch_and_weights(tmp_pa
     assert list(run.history.index) == [0, 1, 2, 3]  # epochs before the interruption are kept
     for got, want in zip(resumed.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not checkpoint.exists()  # made by the interrupted fit, removed by the resumed one
+
+
+def test_fit_removes_only_what_it_wrote(tmp_path):
+    train, val = _task()
+    drive = tmp_path / "drive"  # a folder of the user's, as on Google Drive
+    (drive / "backup").mkdir(parents=True)
+    (drive / "backup" / "model.keras").write_text("the user's model")
+    (drive / "history.csv").write_text("the user's own table")
+    (drive / "notes.txt").write_text("kept")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder in (drive, empty):
+        training.fit(_model(), train, val, epochs=1, checkpoint_dir=folder, verbose=0)
+    assert sorted(path.name for path in drive.iterdir()) == ["backup", "history.csv", "notes.txt"]
+    assert (drive / "backup" / "model.keras").read_text() == "the user's model"
+    assert (drive / "history.csv").read_text() == "the user's own table"
+    assert empty.is_dir()  # the user made it: fit leaves it, empty as it was
+
+
+def _interrupt(checkpoint, *, epochs: int, after_epoch: int) -> keras.Model:
+    """A model whose fit was interrupted once `after_epoch` had ended; its backup is kept."""
+    train, val = _task()
+    model = _model()
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, train, val, epochs=epochs, checkpoint_dir=checkpoint, verbose=0,
+                     callbacks=[Interrupt(after_epoch=after_epoch)])
+    return model
+
+
+def test_a_backup_of_another_model_says_what_is_in_the_way(tmp_path):
+    checkpoint = tmp_path / "ck"
+    _interrupt(checkpoint, epochs=3, after_epoch=0)
+    train, val = _task()
+    for _ in range(2):  # every re-run says the same, and the backup is not lost
+        with pytest.raises(training.StaleCheckpointError) as caught:
+            training.fit(_model(units=32), train, val, epochs=3, checkpoint_dir=checkpoint,
+                         verbose=0)
+        message = str(caught.value)
+        assert "another model" in message and f"delete the folder {checkpoint / 'fit_backup'}" \
+            in message and "run it with the model as it was" in message
+        assert (checkpoint / "fit_backup").is_dir()
+    shutil.rmtree(checkpoint / "fit_backup")  # what the message says to do
+    run = training.fit(_model(units=32), train, val, epochs=2, checkpoint_dir=checkpoint,
+                       verbose=0)
+    assert list(run.history.index) == [0, 1]  # a fresh start, no rows of the other model
+
+
+def test_a_backup_holding_the_asked_epochs_already_trains_nothing_and_says_so(tmp_path):
+    checkpoint = tmp_path / "ck"
+    interrupted = _interrupt(checkpoint, epochs=4, after_epoch=2)  # 3 epochs backed up
+    train, val = _task()
+    model, counter = _model(), EpochCounter()
+    with pytest.warns(UserWarning, match="nothing was trained.*already held 3 epochs, at least "
+                                         "the 2 asked for"):
+        run = training.fit(model, train, val, epochs=2, checkpoint_dir=checkpoint, verbose=0,
+                           callbacks=[counter])
+    assert counter.trained == [] and list(run.history.index) == [0, 1, 2]
+    for got, want in zip(model.get_weights(), interrupted.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want)  # the backed-up weights, not fresh ones
 
 
 def test_a_finished_run_is_not_resumed(tmp_path):
