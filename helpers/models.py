@@ -77,3 +77,22 @@ def print_layers(model: keras.Model, *, label: str = "total", names: bool = Fals
     for kind, shape, count in rows:
         print(f"{kind:<{widths[0]}}  output {shape:<{widths[1]}}  parameters {count:>{widths[2]}}")
     print(f"{label} parameters: {model.count_params():,}")
+
+
+def section_d_model_3(*, input_shape: tuple[int, ...] = (32, 32, 3),
+                      num_classes: int = 10) -> keras.Sequential:
+    """Section D's Model 3, exactly as notebook 05 teaches it and writes it out, for the
+    notebooks that train it again (07 tunes it). Not compiled.
+
+    Three blocks of two Conv2D (32, 64, 128 filters, 3x3, `same`, ELU, L2 1e-4, with bias),
+    each followed by BatchNormalization, then 2x2 max-pooling and Dropout 0.2 / 0.3 / 0.4;
+    Flatten; Dense(num_classes) with softmax. 309,290 parameters on 32x32x3 images, 10 classes."""
+    layers: list[keras.layers.Layer] = [keras.Input(input_shape)]
+    for filters, dropout in [(32, 0.2), (64, 0.3), (128, 0.4)]:
+        for _ in range(2):
+            layers += [keras.layers.Conv2D(filters, (3, 3), padding="same", activation="elu",
+                                           kernel_regularizer=keras.regularizers.L2(1e-4)),
+                       keras.layers.BatchNormalization()]
+        layers += [keras.layers.MaxPooling2D((2, 2)), keras.layers.Dropout(dropout)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")]
+    return keras.Sequential(layers, name="model_3")

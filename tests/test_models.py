@@ -53,3 +53,17 @@ def test_print_layers_lists_each_layer_then_the_total(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["conv", "output", "(2,", "2,", "2)", "parameters", "20"]
     assert lines[2].split()[-1] == "27" and lines[-1] == "tiny parameters: 47"
+
+
+def test_section_d_model_3_has_the_reported_parameter_count():
+    model = models.section_d_model_3()
+    assert model.count_params() == 309_290  # section D's figure, also checked by hand in 05
+    assert model.output_shape == (None, 10)
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [32, 32, 64, 64, 128, 128]
+    assert all(isinstance(layer.kernel_regularizer, keras.regularizers.L2)
+               for layer in convolutions)
+    rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates == [0.2, 0.3, 0.4]
+    assert models.section_d_model_3(input_shape=(28, 28, 1), num_classes=5).output_shape == (
+        None, 5)
