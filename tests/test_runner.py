@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -59,7 +60,7 @@ def test_run_keeps_going_past_a_failure_and_reports_both(series, tmp_path, capsy
     assert table.loc[0, "test_accuracy"] == 0.375 and table.loc[0, "epochs"] == 1  # smoke
     assert "ValueError: deliberate failure" in table.loc[1, "error"]
     report = (out / "report.md").read_text()
-    assert "1 of 2 notebooks ran; 1 failed" in report and "deliberate failure" in report
+    assert "selected 2 notebooks: 1 ok, 1 failed." in report and "deliberate failure" in report
     assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
     executed = nbformat.read(out / "00_good.ipynb", as_version=4)
     injected = next(cell for cell in executed.cells
@@ -116,3 +117,162 @@ def test_report_tables_read_as_percent_and_counts_with_blanks_for_missing():
     text = report.for_reading(table)
     assert "45.7%" in text and "674,986" in text and "28.2" in text
     assert "nan" not in text
+
+
+def _run(series: Path, out: Path, *extra: str) -> int:
+    return cli.main(["run", "--profile", "smoke", "--notebooks", str(series),
+                     "--output", str(out), *extra])
+
+
+def test_ctrl_c_still_writes_the_report_and_says_what_did_not_run(series, tmp_path, capsys,
+                                                                   monkeypatch):
+    _notebook(series / "02_later.ipynb", RECORD)
+    run_notebook = runner.run_notebook
+
+    def ctrl_c_in_01(notebook, *args, **kwargs):
+        if notebook.name.startswith("01"):
+            raise KeyboardInterrupt
+        return run_notebook(notebook, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_notebook", ctrl_c_in_01)
+    out = tmp_path / "out"
+    assert _run(series, out) == cli.EXIT_INTERRUPTED
+    assert "not run: 02_later" in capsys.readouterr().out
+    table = pd.read_csv(out / "results.csv")
+    assert table["status"].tolist() == ["ok", "interrupted", "not run"]
+    assert table.loc[0, "test_accuracy"] == 0.375
+    report_text = (out / "report.md").read_text()
+    assert "selected 3 notebooks: 1 ok, 1 interrupted, 1 not run" in report_text
+    assert "**01_broken** (interrupted): interrupted by Ctrl-C" in report_text
+    assert not (out / runner.LOCK_FILE).exists()  # the folder is free for the next run
+
+
+def test_the_executed_copy_of_an_interrupted_notebook_says_where_it_stopped(tmp_path,
+                                                                             monkeypatch):
+    from papermill.clientwrap import PapermillNotebookClient
+
+    notebook = tmp_path / "00_long.ipynb"
+    _notebook(notebook, "x = 1", "# the cell running at Ctrl-C\ny = 2", "z = 3")
+    execute_cell = PapermillNotebookClient.execute_cell
+
+    def ctrl_c(self, cell, index, *args, **kwargs):
+        if "Ctrl-C" in cell.source:
+            raise KeyboardInterrupt
+        return execute_cell(self, cell, index, *args, **kwargs)
+
+    monkeypatch.setattr(PapermillNotebookClient, "execute_cell", ctrl_c)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_notebook(notebook, "smoke", out, cell_timeout=60)
+    executed = nbformat.read(out / notebook.name, as_version=4)
+    # parameters, papermill's injected parameters, x = 1, the interrupted cell, z = 3
+    statuses = [cell.metadata.papermill["status"] for cell in executed.cells]
+    assert statuses == ["completed", "completed", "completed", "failed", "pending"]
+    assert executed.cells[3].outputs[-1]["ename"] == "KeyboardInterrupt"
+    assert executed.metadata.papermill["exception"] is True
+
+
+def test_a_run_into_a_folder_of_an_earlier_run_keeps_the_rows_it_did_not_run(series, tmp_path):
+    out = tmp_path / "out"
+    assert _run(series, out) == 1
+    first = pd.read_csv(out / "results.csv")
+    assert _run(series, out, "--only", "00", "--set", "EPOCHS=3") == 0
+    table = pd.read_csv(out / "results.csv")
+    assert table["notebook"].tolist() == ["00_good", "01_broken"]  # 01's row is not dropped
+    assert table.loc[0, "epochs"] == 3 and table.loc[0, "run"].endswith("smoke, EPOCHS=3")
+    assert table.loc[1, "run"] == first.loc[1, "run"] != table.loc[0, "run"]
+    assert table.loc[1, "status"] == "failed"
+    assert "come from an earlier run into this folder" in (out / "report.md").read_text()
+
+
+def test_a_rerun_never_reports_the_earlier_runs_results_as_its_own(series, tmp_path):
+    out = tmp_path / "out"
+    assert _run(series, out, "--only", "00") == 0
+    _notebook(series / "00_good.ipynb", "raise RuntimeError('broken before recording')", RECORD)
+    assert _run(series, out, "--only", "00") == 1
+    table = pd.read_csv(out / "results.csv")
+    assert table.loc[0, "status"] == "failed" and pd.isna(table.loc[0, "test_accuracy"])
+    assert "broken before recording" in table.loc[0, "error"]
+
+
+def test_output_folders_a_run_must_not_write_into_are_refused(series, tmp_path, capsys):
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / runner.LOCK_FILE).write_text("process 123, run 2026-01-01 10:00:00, full")
+    assert _run(series, busy) == 2
+    assert "in use by another course run (process 123" in capsys.readouterr().err
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my own report")
+    (mine / "results.csv").write_text("grade,student\n")
+    assert _run(series, mine) == 2
+    assert "holds files no course run wrote (report.md, results.csv)" in capsys.readouterr().err
+    assert (mine / "report.md").read_text() == "my own report"
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    assert _run(series, a_file) == 2
+    assert f"--output {a_file} is a file" in capsys.readouterr().err
+    assert _run(series, series) == 2
+    assert "is the notebooks folder" in capsys.readouterr().err
+
+
+def test_set_values_are_held_to_the_type_of_the_notebooks_defaults(tmp_path):
+    notebook = tmp_path / "00_typed.ipynb"
+    _notebook(notebook)
+    source = notebook.read_text().replace(
+        'EPOCHS = 5', 'EPOCHS = 5\\nTRAIN_SIZE = None\\nBATCH_SIZE = 32\\nDATASET = \\"x\\"\\n'
+        'RUN_SOLUTIONS = False\\nRATE = 0.001')
+    notebook.write_text(source)
+    for name, value in [("EPOCHS", 3), ("TRAIN_SIZE", None), ("TRAIN_SIZE", 500),
+                        ("DATASET", "cifar10"), ("RUN_SOLUTIONS", True), ("RATE", 1)]:
+        runner.check_overrides([notebook], {name: value})
+    for name, value, expected in [
+            ("EPOCHS", "abc", "a positive int"), ("EPOCHS", -1, "a positive int"),
+            ("EPOCHS", 2.5, "a positive int"), ("EPOCHS", True, "a positive int"),
+            ("EPOCHS", None, "a positive int"), ("TRAIN_SIZE", 0, "a positive int or None"),
+            ("BATCH_SIZE", 0, "a positive int"), ("DATASET", 5, "a string"),
+            ("RUN_SOLUTIONS", "true", "True or False"), ("RATE", "fast", "a number")]:
+        with pytest.raises(ValueError) as caught:
+            runner.check_overrides([notebook], {name: value})
+        assert str(caught.value).startswith(f"--set {name}={value!r}: {name} must be {expected} (")
+
+
+def test_command_line_mistakes_get_a_message_and_exit_code_2(series, tmp_path, capsys):
+    assert _run(series, tmp_path / "out", "--set", "EPOCHS=abc") == 2
+    assert "--set EPOCHS='abc': EPOCHS must be a positive int (00_good has EPOCHS = 5)" in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        _run(series, tmp_path / "out", "--cell-timeout", "0")
+    assert caught.value.code == 2
+    assert "--cell-timeout: must be a positive whole number of seconds, got 0" in \
+        capsys.readouterr().err
+    assert cli.main(["run", "--notebooks", str(tmp_path / "elsewhere")]) == 2
+    message = capsys.readouterr().err
+    assert f"there is no folder {tmp_path / 'elsewhere'}" in message and "--notebooks" in message
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_report_numbers_keep_their_type_and_precision(tmp_path):
+    models = {"06_plain": {"model": "plain", "parameters": 1000, "epochs": 30,
+                           "training_seconds": 12.5, "test_accuracy": 0.7},
+              "07_tuned": {"model": "tuned", "parameters": 2000, "epochs": 20,
+                           "training_seconds": 30.0, "test_accuracy": 0.8,
+                           "learning_rate": 0.001, "batch_size": 64}}
+    outcomes = []
+    for notebook, model in models.items():
+        (tmp_path / notebook).mkdir()
+        (tmp_path / notebook / "results.json").write_text(json.dumps(
+            {"notebook": notebook, "dataset": "toy",
+             "models": [{**model, "val_accuracy": 0.5, "dataset": "toy"}]}))
+        outcomes.append(runner.NotebookOutcome(notebook, "ok", 1.0, tmp_path / notebook))
+    report.write_report(outcomes, tmp_path, "a run")
+    written = pd.read_csv(tmp_path / "models.csv", dtype=str, keep_default_na=False)
+    assert written["batch_size"].tolist() == ["", "64"]
+    assert written["learning_rate"].tolist() == ["", "0.001"]
+    assert written["training_seconds"].tolist() == ["12.5", "30.0"]
+    rows = [line.split("|") for line in (tmp_path / "report.md").read_text().splitlines()
+            if line.startswith("| 07_tuned") and "tuned" in line]
+    cells = [cell.strip() for cell in rows[-1]]
+    assert "0.001" in cells and "64" in cells and "30.0" in cells
+    assert "64.0" not in cells and "0.0" not in cells
