@@ -8,7 +8,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from helpers import paths, runner
+from helpers import paths
+
+try:
+    from helpers import runner
+except ModuleNotFoundError as missing:  # papermill and nbformat come with the [runner] extra
+    runner, MISSING_RUNNER_TOOL = None, missing.name
 
 OUTPUT_HELP = ("output folder (default: runs/PROFILE). A run into a folder that holds an "
                "earlier run's report adds to it: the notebooks it runs replace their rows, the "
@@ -63,6 +68,9 @@ def _error(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if runner is None:
+        return _error(f"{MISSING_RUNNER_TOOL} is not installed: `course` needs the runner tools, "
+                      "`pip install 'keras-cnn-course[runner]'` (make setup installs them).")
     args = _parser().parse_args(argv)
     try:
         notebooks = runner.discover_notebooks(args.notebooks, args.only)

@@ -22,8 +22,8 @@ def run_notice_lines(source: str, *, train_size: int | None = None, epochs: int 
         if short_run:
             parts.append(f"{epochs} epoch{'s' if epochs != 1 else ''} instead of the "
                          f"lesson's {lesson_epochs}")
-        lines.append(f"Quick run: {' and '.join(parts)}. Accuracies here are far below what "
-                     "the full lesson reaches (TRAIN_SIZE = None"
+        lines.append(f"Quick run: {' and '.join(parts)}. What this notebook measures here is "
+                     "not what the full lesson reaches (TRAIN_SIZE = None"
                      + (f", EPOCHS = {lesson_epochs}" if short_run else "")
                      + " in the parameters cell).")
     if "JPEG copy" in source:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +23,9 @@ from helpers.results import RESULTS_FILE
 PROFILES: dict[str, dict[str, object]] = {
     # DATASET: a notebook whose lesson uses a dataset with no offline copy (Fashion-MNIST)
     # runs on CIFAR-10, which CI has locally.
-    "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10"},
+    # RUN_SOLUTIONS: the exercise solutions that train models run too, so they are checked.
+    "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10",
+              "RUN_SOLUTIONS": True},
     "full": {},
 }
 KERNEL = "python3"
@@ -51,9 +54,13 @@ class OutputFolderError(ValueError):
 
 
 def gpu_available() -> bool:
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
+    """Whether the Keras backend sees a GPU, asked in a child process whose output is kept:
+    importing TensorFlow prints CUDA start-up errors ("failed call to cuInit") on a machine
+    without a GPU, which a newcomer reads as a failure of the run."""
+    probe = "from helpers.environment import accelerators; print(len(accelerators()))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    lines = result.stdout.split()
+    return result.returncode == 0 and bool(lines) and lines[-1].isdigit() and int(lines[-1]) > 0
 
 
 def default_profile() -> str:

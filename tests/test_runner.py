@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -276,3 +277,28 @@ def test_report_numbers_keep_their_type_and_precision(tmp_path):
     cells = [cell.strip() for cell in rows[-1]]
     assert "0.001" in cells and "64" in cells and "30.0" in cells
     assert "64.0" not in cells and "0.0" not in cells
+
+
+def test_gpu_probe_is_quiet(capfd):
+    """The probe runs in a child process: no CUDA start-up errors reach the terminal."""
+    assert isinstance(runner.gpu_available(), bool)
+    captured = capfd.readouterr()
+    assert "cuInit" not in captured.err and "cuda" not in captured.err.lower()
+
+
+def test_course_without_the_runner_extra_says_what_to_install(monkeypatch, capsys):
+    import importlib
+
+    import helpers
+    from helpers import cli
+
+    monkeypatch.setitem(sys.modules, "papermill", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "helpers.runner")
+    monkeypatch.delattr(helpers, "runner")
+    try:
+        reloaded = importlib.reload(cli)
+        assert reloaded.main(["run"]) == 2
+        assert "keras-cnn-course[runner]" in capsys.readouterr().err
+    finally:
+        monkeypatch.undo()
+        importlib.reload(cli)
