@@ -45,19 +45,21 @@ lab: setup
 
 # Everything, under both backends: unit tests, lint, notebook hygiene, the Colab install check,
 # and every notebook executed by nbval in the smoke profile (papermill-prepared copies),
-# comparing only the outputs marked NBVAL_CHECK_OUTPUT.
+# comparing only the outputs marked NBVAL_CHECK_OUTPUT. Each leg's timings land in
+# build/junit-*.xml (tools/notebook_times.py sums them per notebook).
 test: test-tensorflow test-jax
 
 test-tensorflow: setup
 	rm -rf $(NBVAL_DIR)
 	$(BIN)/course prepare --profile smoke --output $(NBVAL_DIR)
-	$(BIN)/python $(PYTEST) tests $(NBVAL_DIR)
+	$(BIN)/python $(PYTEST) --junitxml=build/junit-tensorflow.xml tests $(NBVAL_DIR)
 
 # The same notebooks and the backend-dependent unit tests on KERAS_BACKEND=jax, no TensorFlow.
 test-jax: setup-jax
 	rm -rf $(NBVAL_JAX_DIR)
 	KERAS_BACKEND=jax $(JAX_BIN)/course prepare --profile smoke --output $(NBVAL_JAX_DIR)
-	KERAS_BACKEND=jax $(JAX_BIN)/python $(PYTEST) tests/test_backend_neutral.py \
+	KERAS_BACKEND=jax $(JAX_BIN)/python $(PYTEST) --junitxml=build/junit-jax.xml \
+		tests/test_backend_neutral.py \
 		tests/test_pipeline.py tests/test_training.py tests/test_models.py \
 		tests/test_environment.py $(NBVAL_JAX_DIR)
 
