@@ -38,7 +38,7 @@ def measured_vs_reported(table: pd.DataFrame,
         comparison[f"reported {split}"] = [reported.get(model, {}).get(split, np.nan)
                                            for model in table.index]
     comparison.index.name = "model"
-    return comparison.round(1)
+    return comparison.round(2)
 
 
 def plot_measured_vs_reported(comparison: pd.DataFrame, *, title: str) -> Figure:
