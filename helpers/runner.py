@@ -24,8 +24,9 @@ PROFILES: dict[str, dict[str, object]] = {
     # DATASET: a notebook whose lesson uses a dataset with no offline copy (Fashion-MNIST)
     # runs on CIFAR-10, which CI has locally.
     # RUN_SOLUTIONS: the exercise solutions that train models run too, so they are checked.
+    # TUNER_TRIALS: two KerasTuner trials show the search works; five only cost minutes.
     "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10",
-              "RUN_SOLUTIONS": True},
+              "RUN_SOLUTIONS": True, "TUNER_TRIALS": 2},
     "full": {},
 }
 KERNEL = "python3"
