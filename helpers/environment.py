@@ -5,19 +5,18 @@ course runs where TensorFlow is not installed at all."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
 import os
 import platform
 import sys
 import warnings
-from collections.abc import Iterator
 from types import ModuleType
 
 import keras
 
 from helpers.data import check_seed
+from helpers.streams import native_stderr_to
 
 MIN_KERAS_MAJOR = 3
 
@@ -53,28 +52,13 @@ def import_tensorflow() -> ModuleType | None:
     return tf
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide what C++ libraries print on file descriptor 2 (TensorFlow's "failed call to
-    cuInit" on a machine without a GPU), which Python's own redirection cannot catch."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def accelerators() -> list[str]:
     """The GPUs (or TPUs) the active backend will train on; empty on a CPU-only machine.
 
     Asked of the backend itself, with its start-up errors hidden: a missing GPU is an answer,
-    not a failure."""
+    not a failure. (TensorFlow prints "failed call to cuInit" on a machine without a GPU.)"""
     name = backend()
-    with _native_stderr_silenced():
+    with native_stderr_to(os.devnull):
         if name == "tensorflow":
             import tensorflow as tf
 

@@ -17,6 +17,7 @@ import nbformat
 import papermill
 
 from helpers.results import RESULTS_FILE
+from helpers.streams import native_stderr_to
 
 # What each profile injects into every notebook's `parameters` cell. `full` injects nothing:
 # a notebook's own defaults are the full lesson.
@@ -232,21 +233,6 @@ def notebook_output_dir(output_dir: Path, notebook: Path) -> Path:
     return (output_dir / notebook.stem).resolve()
 
 
-@contextlib.contextmanager
-def _stderr_to(path: Path) -> Iterator[None]:
-    """Send this process's stderr, and so the kernel's (TensorFlow's C++ logs), to a file."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with path.open("w") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def prepare_series(notebooks: Sequence[Path], profile: str, output_dir: Path,
                    overrides: Mapping[str, object] | None = None) -> list[Path]:
     """Copies of the notebooks with the profile's parameters injected and nothing executed
@@ -303,7 +289,7 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: i
     _forget_earlier_run(output_dir, notebook)
     try:
         parameters = notebook_parameters(profile, output_dir, notebook, overrides)
-        with _stderr_to(output_dir / f"{notebook.stem}.stderr.log"):
+        with native_stderr_to(output_dir / f"{notebook.stem}.stderr.log"):
             papermill.execute_notebook(
                 str(notebook), str(output_dir / notebook.name), parameters=parameters,
                 kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
