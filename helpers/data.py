@@ -99,11 +99,27 @@ def _check_options(validation_fraction: float, train_size: int | None, seed: int
         raise TypeError(f"validation_fraction must be a number, got {validation_fraction!r}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction}")
-    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, int)):
-        raise TypeError(f"train_size must be an int or None, got {train_size!r}")
-    if train_size is not None and train_size <= 0:
-        raise ValueError(f"train_size must be positive, got {train_size}")
+    _check_size("train_size", train_size)
     check_seed(seed)
+
+
+def _check_size(name: str, size: int | None) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+        raise TypeError(f"{name} must be an int or None, got {size!r}")
+    if size is not None and size <= 0:
+        raise ValueError(f"{name} must be positive, got {size}")
+
+
+def _stratified_subset(indices: np.ndarray, labels: np.ndarray, size: int, seed: int,
+                       split: str) -> np.ndarray:
+    """`size` of `indices`, keeping the class proportions; all of them if size is larger."""
+    if size >= len(indices):
+        return indices
+    if size < len(np.unique(labels)):
+        raise ValueError(f"eval_size={size} is smaller than the number of classes: the "
+                         f"{split} set needs at least one image of each")
+    kept, _ = train_test_split(indices, train_size=size, stratify=labels, random_state=seed)
+    return np.sort(kept)
 
 
 def check_seed(seed: int) -> None:
@@ -131,6 +147,7 @@ def load_dataset(
     *,
     validation_fraction: float = 0.2,
     train_size: int | None = None,
+    eval_size: int | None = None,
     grayscale: bool = False,
     scale: bool = True,
     seed: int = 42,
@@ -139,10 +156,12 @@ def load_dataset(
     """Load `cifar10`, `fashion_mnist` or `mnist` as train / validation / test splits.
 
     The validation set is a stratified `validation_fraction` of the official training set, drawn
-    with `seed`; `train_size` then keeps a stratified subset of what is left (for quick runs).
+    with `seed`; `train_size` then keeps a stratified subset of what is left, and `eval_size` a
+    stratified subset of that size of the validation and of the test set (both for quick runs).
     Images come as (N, H, W, C); `scale` maps pixels to float32 in [0, 1]; `grayscale` converts
     RGB to one luminance channel. Labels are integer class indices."""
     _check_options(validation_fraction, train_size, seed)
+    _check_size("eval_size", eval_size)
     (x_train, y_train, x_test, y_test), title = load_raw(name, data_dir)
     # Split indices, not images, so each image array is copied only once.
     train_idx, val_idx = train_test_split(np.arange(len(y_train)), test_size=validation_fraction,
@@ -153,8 +172,14 @@ def load_dataset(
     if train_size is not None and train_size < len(train_idx):
         train_idx, _ = train_test_split(train_idx, train_size=train_size,
                                         stratify=y_train[train_idx], random_state=seed)
+    test_idx = np.arange(len(y_test))
+    if eval_size is not None:
+        val_idx, test_idx = (_stratified_subset(idx, labels[idx], eval_size, seed, name)
+                             for idx, labels, name in ((val_idx, y_train, "validation"),
+                                                       (test_idx, y_test, "test")))
     x_train, x_val, y_val, y_train = x_train[train_idx], x_train[val_idx], y_train[val_idx], \
         y_train[train_idx]
+    x_test, y_test = x_test[test_idx], y_test[test_idx]
     images = [x_train, x_val, x_test]
     if images[0].ndim == 3:
         images = [x[..., np.newaxis] for x in images]

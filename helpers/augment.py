@@ -1,0 +1,49 @@
+"""Augmentation that runs inside the model, on the accelerator, inside the compiled step.
+
+Keras's own `RandomTranslation`, `RandomCrop`, `RandomRotation` and `RandomZoom` set
+`supports_jit = False`, which turns XLA compilation off for the whole model they sit in, and
+`RandomCrop` draws one offset for the whole batch. `RandomPadCrop` does the classic CIFAR
+translation (pad, then crop back at a random offset per image) with `keras.ops` only, so the
+model stays compiled on every backend."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class RandomPadCrop(keras.layers.Layer):
+    """Pad each image by `padding` pixels (mirroring its border) and crop it back to its size
+    at a random offset of its own: a random shift of up to `padding` pixels each way.
+
+    The crop is two batched one-hot matrix products (rows, then columns), which an accelerator
+    does as fast as any gather and which every backend compiles. Inactive outside training."""
+
+    def __init__(self, padding: int = 4, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 1:
+            raise ValueError(f"padding must be a positive int (pixels), got {padding!r}")
+        self.padding, self.seed = padding, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training: bool | None = None):
+        if not training:
+            return images
+        pad = self.padding
+        height, width = images.shape[1], images.shape[2]
+        padded = ops.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+        offsets = keras.random.randint((ops.shape(images)[0], 2), 0, 2 * pad + 1,
+                                       seed=self.seed_generator)
+        rows = ops.one_hot(offsets[:, :1] + ops.arange(height)[None, :], height + 2 * pad,
+                           dtype=images.dtype)
+        cols = ops.one_hot(offsets[:, 1:] + ops.arange(width)[None, :], width + 2 * pad,
+                           dtype=images.dtype)
+        shifted_rows = ops.einsum("bip,bpqc->biqc", rows, padded)
+        return ops.einsum("bjq,biqc->bijc", cols, shifted_rows)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "padding": self.padding, "seed": self.seed}

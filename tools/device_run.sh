@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The course's measurements on the offline GPU machine (JAX, no TensorFlow): see
+# ../shared/device/README.md for preparing .whl and .gpu-data, which travel with the project.
+# Usage, from the project root on that machine (results go under $OUT, default runs/device):
+#   tools/device_run.sh time-to-accuracy   # benchmarks/time_to_accuracy.py, precisions side by side
+#   tools/device_run.sh input-pipeline     # benchmarks/input_pipeline.py
+#   tools/device_run.sh notebook 08        # course run --profile full --only 08
+set -euo pipefail
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .whl/*.whl
+export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax COURSE_DATA_DIR=$PWD/.gpu-data \
+  PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+out=${OUT:-runs/device}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+case "${1:-}" in
+  time-to-accuracy)
+    shift
+    for precision in mixed_bfloat16 float32; do
+      python3 benchmarks/time_to_accuracy.py --precision "$precision" "$@" \
+        --json "$out/time_to_accuracy_$precision.json" 2>&1 | tee "$out/time_to_accuracy_$precision.txt"
+    done ;;
+  input-pipeline)
+    shift
+    python3 benchmarks/input_pipeline.py "$@" 2>&1 | tee "$out/input_pipeline.txt" ;;
+  notebook)
+    python3 -m helpers.cli run --profile full --only "$2" --output "$out/course" 2>&1 \
+      | tee "$out/notebook_$2.txt"
+    tar -czf "$out/course_$2.tar.gz" -C "$out" course && rm -rf "$out/course" ;;
+  *)
+    echo "usage: tools/device_run.sh time-to-accuracy|input-pipeline|notebook NN" >&2; exit 2 ;;
+esac
