@@ -3,6 +3,7 @@
 # ../shared/device/README.md for preparing .whl and .gpu-data, which travel with the project.
 # Usage, from the project root on that machine (results go under $OUT, default runs/device):
 #   tools/device_run.sh time-to-accuracy   # benchmarks/time_to_accuracy.py, precisions side by side
+#   tools/device_run.sh recipe-sweep       # the same, one ingredient of the recipe changed at a time
 #   tools/device_run.sh input-pipeline     # benchmarks/input_pipeline.py
 #   tools/device_run.sh notebook 08        # course run --profile full --only 08
 set -euo pipefail
@@ -20,6 +21,17 @@ case "${1:-}" in
       python3 benchmarks/time_to_accuracy.py --precision "$precision" "$@" \
         --json "$out/time_to_accuracy_$precision.json" 2>&1 | tee "$out/time_to_accuracy_$precision.txt"
     done ;;
+  recipe-sweep)
+    python3 -c "from helpers import environment as e; print(e.mixed_precision_policy(), e.accelerators())"
+    run() { name=$1; shift
+      python3 benchmarks/time_to_accuracy.py --precision mixed_bfloat16 "$@" \
+        --json "$out/sweep_$name.json" 2>&1 | tail -1 | sed "s/^/$name: /"; }
+    run default
+    run no_label_smoothing --label-smoothing 0
+    run half_weight_decay --weight-decay 2.5e-3
+    run peak_lr_0.2 --peak-learning-rate 0.2
+    run 40_epochs --epochs 40
+    run width_96 --width 96 ;;
   input-pipeline)
     shift
     python3 benchmarks/input_pipeline.py "$@" 2>&1 | tee "$out/input_pipeline.txt" ;;
