@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     rates = {}
     for name, (augment_in_model, host) in ways.items():
         model = resnet.resnet9(mean, variance, width=args.width, augment=augment_in_model,
-                               seed=0)
+                               image_shape=x_train.shape[1:], seed=0)
         recipe.Recipe(batch_size=args.batch_size).compile(model, args.steps)
         _, rates[name] = speed.images_per_second(model, x_train, labels,
                                                  batch_size=args.batch_size, steps=args.steps,

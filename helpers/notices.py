@@ -10,20 +10,24 @@ WIDTH = 88
 
 
 def run_notice_lines(source: str, *, train_size: int | None = None, epochs: int | None = None,
-                     lesson_epochs: int | None = None, notes: Sequence[str] = ()) -> list[str]:
+                     lesson_epochs: int | None = None, eval_size: int | None = None,
+                     notes: Sequence[str] = ()) -> list[str]:
     """The sentences of the notice: one per reason that applies, then any `notes` of the
     notebook's own (a substituted dataset, say). Empty for the full lesson on official data."""
     lines = []
     short_run = epochs is not None and lesson_epochs is not None and epochs < lesson_epochs
-    if train_size is not None or short_run:
+    if train_size is not None or short_run or eval_size is not None:
         parts = []
         if train_size is not None:
             parts.append(f"{train_size:,} training images")
+        if eval_size is not None:
+            parts.append(f"at most {eval_size:,} validation and test images each")
         if short_run:
             parts.append(f"{epochs} epoch{'s' if epochs != 1 else ''} instead of the "
                          f"lesson's {lesson_epochs}")
         lines.append(f"Quick run: {' and '.join(parts)}. What this notebook measures here is "
                      "not what the full lesson reaches (TRAIN_SIZE = None"
+                     + (", EVAL_SIZE = None" if eval_size is not None else "")
                      + (f", EPOCHS = {lesson_epochs}" if short_run else "")
                      + " in the parameters cell).")
     if "JPEG copy" in source:
@@ -42,9 +46,10 @@ def boxed(lines: Sequence[str], *, width: int = WIDTH) -> str:
 
 
 def show_run_notice(source: str, *, train_size: int | None = None, epochs: int | None = None,
-                    lesson_epochs: int | None = None, notes: Sequence[str] = ()) -> None:
+                    lesson_epochs: int | None = None, eval_size: int | None = None,
+                    notes: Sequence[str] = ()) -> None:
     """Print the boxed notice when anything in it applies; print nothing otherwise."""
     lines = run_notice_lines(source, train_size=train_size, epochs=epochs,
-                             lesson_epochs=lesson_epochs, notes=notes)
+                             lesson_epochs=lesson_epochs, eval_size=eval_size, notes=notes)
     if lines:
         print(boxed(lines))

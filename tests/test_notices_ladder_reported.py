@@ -32,6 +32,13 @@ def test_notice_names_subset_epochs_and_jpeg_copy_in_one_box(capsys):
     assert "JPEG" in text and "DATASET is cifar10 here." in text
 
 
+def test_notice_names_smaller_validation_and_test_sets():
+    lines = notices.run_notice_lines("CIFAR-10", eval_size=1000)
+    assert len(lines) == 1
+    assert "at most 1,000 validation and test images each" in lines[0]
+    assert "EVAL_SIZE = None" in lines[0]
+
+
 def test_notice_for_more_epochs_than_the_lesson_says_nothing_about_epochs():
     lines = notices.run_notice_lines("CIFAR-10", epochs=30, lesson_epochs=20)
     assert lines == []
