@@ -86,7 +86,7 @@ def test_channel_statistics_per_channel(images):
 
 
 def test_schedule_warms_up_then_decays_to_zero():
-    plan = recipe.Recipe(epochs=10, warmup_epochs=2, peak_learning_rate=0.4)
+    plan = recipe.Recipe(epochs=10, warmup_fraction=0.2, peak_learning_rate=0.4)
     schedule = plan.learning_rate(steps_per_epoch=100)
     rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 100, 200, 600,
                                                                               1000)]
@@ -113,7 +113,8 @@ def test_weight_decay_spares_batchnorm(images):
 
 @pytest.mark.parametrize("change", [{"optimizer": "lamb"}, {"schedule": "step"},
                                     {"epochs": 0}, {"batch_size": 2.0},
-                                    {"label_smoothing": 1.0}, {"peak_learning_rate": 0}])
+                                    {"label_smoothing": 1.0}, {"peak_learning_rate": 0},
+                                    {"warmup_fraction": 1.0}])
 def test_recipe_refuses_bad_ingredients(change):
     with pytest.raises(ValueError):
         dataclasses.replace(recipe.Recipe(), **change)
