@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 
@@ -127,14 +128,14 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
               epochs=args.epochs, callbacks=[clock], verbose=0)
     plain = recipe.predict_with_flips(model, x_test, batch_size=1000, flips=False)
     flipped = recipe.predict_with_flips(model, x_test, batch_size=1000)
-    steady = sorted(clock.seconds[1:]) or clock.seconds
     return {
         "seed": seed,
         "training_seconds": clock.training_seconds,
         "compile_seconds": clock.compile_seconds,
         # With one epoch there is no steady epoch to tell compilation apart: count it all.
         "seconds_without_compile": clock.training_seconds - np.nan_to_num(clock.compile_seconds),
-        "images_per_second": len(x_train) / steady[len(steady) // 2],
+        "images_per_second": len(x_train) / statistics.median(clock.seconds[1:]
+                                                               or clock.seconds),
         "test_accuracy": 100 * float(np.mean(plain.argmax(1) == y_test)),
         "test_accuracy_tta": 100 * float(np.mean(flipped.argmax(1) == y_test)),
     }
