@@ -37,6 +37,33 @@ def inputs_block(image_shape: tuple[int, int, int], mean: np.ndarray, variance: 
     return images, x
 
 
+def _check_width(width: int) -> None:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+
+
+def body(x, width: int):
+    """ResNet-9's convolutions, from normalised images to its last feature map (8x smaller)."""
+    x = conv_bn(x, width)
+    x = conv_bn(x, 2 * width)
+    x = keras.layers.MaxPooling2D()(x)
+    x = residual(x, 2 * width)
+    x = conv_bn(x, 4 * width)
+    x = keras.layers.MaxPooling2D()(x)
+    x = conv_bn(x, 8 * width)
+    x = keras.layers.MaxPooling2D()(x)
+    return residual(x, 8 * width)
+
+
+def resnet9_features(width: int = 64) -> keras.Model:
+    """ResNet-9's convolutions alone, as a backbone: normalised float images of any size in,
+    feature maps out (no pooling, no classifier), like a Keras Applications model with
+    `include_top=False`."""
+    _check_width(width)
+    images = keras.Input((None, None, 3), name="normalised_images")
+    return keras.Model(images, body(images, width), name=f"resnet9_features_w{width}")
+
+
 def resnet9(
     mean: np.ndarray,
     variance: np.ndarray,
@@ -51,19 +78,9 @@ def resnet9(
     residual] -> global max pool -> linear layer scaled by 1/8. Outputs logits (float32 also
     under mixed precision). `mean` and `variance` are the training set's per-channel pixel
     statistics (0-255 scale); `width` scales every layer (64 is the original)."""
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
+    _check_width(width)
     images, x = inputs_block(image_shape, mean, variance, augment=augment, seed=seed)
-    x = conv_bn(x, width)
-    x = conv_bn(x, 2 * width)
-    x = keras.layers.MaxPooling2D()(x)
-    x = residual(x, 2 * width)
-    x = conv_bn(x, 4 * width)
-    x = keras.layers.MaxPooling2D()(x)
-    x = conv_bn(x, 8 * width)
-    x = keras.layers.MaxPooling2D()(x)
-    x = residual(x, 8 * width)
-    x = keras.layers.GlobalMaxPooling2D()(x)
+    x = keras.layers.GlobalMaxPooling2D()(body(x, width))
     x = keras.layers.Dense(num_classes, use_bias=False, dtype="float32")(x)
     logits = keras.layers.Rescaling(0.125, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=f"resnet9_w{width}")
