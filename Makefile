@@ -47,7 +47,11 @@ lab: setup
 # and every notebook executed by nbval in the smoke profile (papermill-prepared copies),
 # comparing only the outputs marked NBVAL_CHECK_OUTPUT. Each leg's timings land in
 # build/junit-*.xml (tools/notebook_times.py sums them per notebook).
-test: test-tensorflow test-jax
+# The two legs run at once, to shorten the wall time on a two-core machine (much of a leg's time
+# is compiling and Python, on one thread); each leg's output appears, whole, when it ends.
+test:
+	@echo "make test: the TensorFlow and JAX legs run side by side; each prints when it ends"
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-tensorflow test-jax
 
 test-tensorflow: setup
 	rm -rf $(NBVAL_DIR)

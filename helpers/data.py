@@ -60,7 +60,9 @@ def _write_cache(path: Path, raw: RawSplits) -> None:
     """Write atomically, so an interrupted write never leaves a half cache behind. A failed
     write (a full disk, a read-only folder) only costs speed: the partial file is removed, a
     warning says why, and the arrays are still returned."""
-    partial = path.with_suffix(".partial.npz")
+    # A name of this process's own: two runs decoding at once (both CI legs) must not write
+    # into one partial file.
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         x_train, y_train, x_test, y_test = raw
