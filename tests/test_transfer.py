@@ -100,13 +100,15 @@ def test_unfreeze_top_trains_the_last_layers_and_keeps_batchnorm_frozen() -> Non
 @pytest.mark.parametrize("frozen_batchnorm", [True, False])
 def test_fine_tuning_keeps_batchnorm_statistics_only_while_its_layers_are_frozen(
         frozen_batchnorm: bool) -> None:
+    """Freezing alone must hold BatchNorm in inference mode: the backbone is called with
+    training=None here, so `fit`'s training=True reaches it."""
     keras.utils.set_random_seed(0)
     base = resnet.resnet9_features(2)
     if frozen_batchnorm:
         transfer.unfreeze_top(base, len(base.layers))
     else:
         base.trainable = True  # the naive way: everything trains, BatchNorm included
-    model = small_transfer_model(base)  # base called with training=False either way
+    model = small_transfer_model(base, base_training=None)
     norm = next(layer for layer in base.layers
                 if isinstance(layer, keras.layers.BatchNormalization))
     before = keras.ops.convert_to_numpy(norm.moving_mean)
