@@ -236,3 +236,17 @@ def test_model_card_refuses_bad_input_and_foreign_files(tmp_path: Path) -> None:
     assert zipfile.is_zipfile(plain)
     with pytest.raises(ValueError, match="no model card"):
         model_card.read_card(plain)
+
+
+@pytest.mark.parametrize("name", list(pretrained.BACKBONES))
+def test_every_backbone_takes_cifar_images_through_its_own_preprocessing(name: str) -> None:
+    """The ImageNet path of notebook 09 with random weights (the download needs a network)."""
+    spec = pretrained.backbone(name)
+    base = pretrained.load_backbone(name, weights=None)
+    base.trainable = False
+    model = transfer.transfer_model(base, pretrained.ImageNetPreprocessing(spec.preprocessing),
+                                    num_classes=3, input_size=32, image_shape=(8, 8, 3))
+    probabilities = keras.ops.softmax(model.predict(tiny_splits().x_test, verbose=0))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(probabilities).sum(axis=1), 1.0,
+                               rtol=1e-5)
+    assert model.count_params() - base.count_params() == base.output.shape[-1] * 3 + 3
