@@ -12,7 +12,7 @@ NBVAL_DIR := build/nbval
 NBVAL_JAX_DIR := build/nbval-jax
 PYTEST := -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider
 
-.PHONY: setup setup-jax course lab test test-tensorflow test-jax lint clean-notebooks
+.PHONY: setup setup-jax setup-browser course lab test test-tensorflow test-jax lint clean-notebooks
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev,serve]"
 	touch $(STAMP)
 
 setup-jax: $(JAX_STAMP)
@@ -28,11 +28,22 @@ setup-jax: $(JAX_STAMP)
 $(JAX_STAMP): pyproject.toml
 	test -x $(JAX_BIN)/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_BIN)/python -m pip install --quiet --upgrade pip
-	$(JAX_BIN)/python -m pip install --quiet -e ".[jax,runner,dev]"
+	$(JAX_BIN)/python -m pip install --quiet -e ".[jax,runner,dev,serve]"
 	@$(JAX_BIN)/python -c "import importlib.util, sys; \
 	sys.exit('TensorFlow got into $(JAX_VENV), which must not have it') \
 	if importlib.util.find_spec('tensorflow') else None"
 	touch $(JAX_STAMP)
+
+# Debian's Chromium and ChromeDriver, for the web app's browser test (tests/test_browser.py, which
+# is skipped with its reason where they are missing). Needs root or sudo, and apt.
+setup-browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium and chromedriver are installed"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			$$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 # Re-execute the series and write runs/PROFILE/report.md. Pass options with COURSE_ARGS,
 # e.g. make course COURSE_ARGS="--profile full --only 01 02".
