@@ -1,4 +1,5 @@
-"""`course`: the command line that re-executes the notebook series and writes its report."""
+"""`course`: the command line that re-executes the notebook series and writes its report, and
+serves a saved model as a web app."""
 
 from __future__ import annotations
 
@@ -34,15 +35,70 @@ def _positive_seconds(text: str) -> int:
     return seconds
 
 
+def _positive_megabytes(text: str) -> float:
+    """--max-upload-mb: a positive number of megabytes."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of megabytes, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    """--min-confidence: a probability, 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    """--port: 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 0 to 65535, got {text}")
+    return int(text)
+
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve a saved model as a web app: an upload page and a JSON API",
+        description="Serve a model saved by notebook 09 or 11 (a .keras file with its card): "
+                    "an upload page at /, POST /predict, GET /health, API docs at /docs. "
+                    "The model is loaded once, before the first request.")
+    serve.add_argument("--model", type=Path, required=True, metavar="PATH",
+                       help="the .keras file, e.g. notebooks/outputs/09_transfer_learning/"
+                            "model.keras")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; "
+                            "0.0.0.0 lets other machines on your network in, with no password)")
+    serve.add_argument("--port", type=_port, default=8000,
+                       help="port to listen on (default 8000; 0: any free port)")
+    serve.add_argument("--max-upload-mb", type=_positive_megabytes, default=10.0, metavar="MB",
+                       help="largest upload accepted, in megabytes (default 10)")
+    serve.add_argument("--min-confidence", type=_probability, default=0.5, metavar="P",
+                       help="below this top probability, answers carry a warning that the "
+                            "image may be unlike the model's classes (default 0.5)")
+    serve.add_argument("--stop-at-stdin-eof", action="store_true",
+                       help="also stop when standard input closes (for a program that starts "
+                            "the server through a pipe, such as a notebook: the server then "
+                            "never outlives it)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    profiles = sorted(runner.PROFILES) if runner is not None else None
     for name, help_text in (
         ("run", "execute the notebooks and write report.md, results.csv and accuracy.png"),
         ("prepare", "write copies with the profile's parameters injected, nothing executed"),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--profile", choices=sorted(runner.PROFILES),
+        command.add_argument("--profile", choices=profiles,
                              help="smoke: small subset, 1 epoch; full: the real lesson "
                                   "(default: full with a GPU, else smoke)")
         command.add_argument("--only", nargs="+", metavar="NN",
@@ -59,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--cell-timeout", type=_positive_seconds, default=3600,
                                  metavar="SECONDS",
                                  help="fail a notebook whose cell runs longer (default 3600)")
+    _add_serve(commands)
     return parser
 
 
@@ -68,10 +125,13 @@ def _error(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if runner is None:
-        return _error(f"{MISSING_RUNNER_TOOL} is not installed: `course` needs the runner tools, "
-                      "`pip install 'keras-cnn-course[runner]'` (make setup installs them).")
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if runner is None:
+        return _error(f"{MISSING_RUNNER_TOOL} is not installed: `course {args.command}` needs the "
+                      "runner tools, `pip install 'keras-cnn-course[runner]'` (make setup "
+                      "installs them).")
     try:
         notebooks = runner.discover_notebooks(args.notebooks, args.only)
     except FileNotFoundError as err:
@@ -126,6 +186,49 @@ def _run(args: argparse.Namespace, notebooks: list[Path], profile: str, output: 
     if stopped["interrupted"]:
         return EXIT_INTERRUPTED
     return 1 if stopped["failed"] else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """`course serve`: bind the port, load the model, serve until Ctrl-C; 2 on a bad start."""
+    try:
+        import fastapi  # noqa: F401
+        import multipart  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as missing:
+        return _error(f"{missing.name} is not installed: `course serve` needs the web tools, "
+                      "`pip install 'keras-cnn-course[serve]'` (make setup installs them).")
+    if not args.model.is_file():
+        return _error(f"no model file at {args.model}: run notebook 09 (or 11) to save one, "
+                      "and name it with --model PATH")
+    from helpers import webapp
+
+    try:
+        sock = webapp.bind(args.host, args.port)
+    except OSError as err:
+        if webapp.port_in_use(err):
+            return _error(f"port {args.port} on {args.host} is in use (another `course serve`, "
+                          "or another program): stop it, or choose another with --port")
+        return _error(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
+    with sock:
+        paths.make_env_paths_absolute()
+        from helpers.classifier import Classifier  # imports Keras and its backend: seconds
+
+        max_bytes = round(args.max_upload_mb * 1024 * 1024)
+        try:
+            classifier = Classifier.from_file(args.model, min_confidence=args.min_confidence,
+                                              max_bytes=max_bytes)
+        except (OSError, ValueError, TypeError) as err:
+            return _error(f"cannot serve {args.model}: {err}")
+        app = webapp.create_app(classifier, max_upload_bytes=max_bytes)
+        host, port = sock.getsockname()[:2]
+        address = f"[{host}]" if ":" in host else host
+        if host not in ("127.0.0.1", "::1"):
+            print(f"course serve: listening on {host}: other machines can reach this server, "
+                  "which has no password", file=sys.stderr)
+        print(f"course serve: {classifier.name} ({len(classifier.class_names)} classes) at "
+              f"http://{address}:{port}/ (API docs at /docs); Ctrl-C stops it", flush=True)
+        webapp.serve(app, sock, stop_at_stdin_eof=args.stop_at_stdin_eof)
+    return 0
 
 
 if __name__ == "__main__":

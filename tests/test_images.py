@@ -5,6 +5,7 @@ builders below."""
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 import tracemalloc
@@ -56,6 +57,7 @@ def not_an_image() -> bytes:
     return b"This is a text file, not a picture.\n" * 20
 
 
+@functools.cache
 def bomb(side: int = 20_000) -> bytes:
     """A one-colour PNG of side x side pixels: a few KB that would decode to side**2 bytes."""
     return encode(Image.new("1", (side, side)), "PNG", optimize=True)
