@@ -195,7 +195,7 @@ def to_array(image: Image.Image, image_shape: tuple[int, int, int] = (32, 32, 3)
              ) -> tuple[np.ndarray, list[str]]:
     """A decoded Pillow image -> (uint8 array of `image_shape`, notes): RGB, then the centre
     square, resized with a Lanczos filter. Cropping keeps the shapes of objects; squashing a
-    4:3 photo into a square would make every object a third narrower than the network ever saw
+    4:3 photo into a square would make every object a quarter narrower than the network ever saw
     in training, where all images were square."""
     height, width, channels = _check_shape(image_shape)
     image, notes = to_rgb(image)
