@@ -111,8 +111,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def plot_reliability_diagrams(probabilities: Mapping[str, np.ndarray], labels: np.ndarray, *,
                               title: str, n_bins: int = N_BINS) -> Figure:
     """One reliability diagram per entry of `probabilities` (e.g. before and after temperature
-    scaling), side by side: accuracy per confidence bin as bars, the diagonal a perfectly
-    calibrated model would follow, each bin's count above its bar and the ECE in the title."""
+    scaling), side by side: accuracy per confidence bin as bars, each bin's mean confidence as
+    a red mark, the diagonal a perfectly calibrated model would follow, each bin's count above
+    its bar and the ECE in the title."""
     if not probabilities:
         raise ValueError("give at least one set of probabilities")
     fig, axes = plt.subplots(1, len(probabilities), figsize=(5.2 * len(probabilities), 4.8),
@@ -124,9 +125,8 @@ def plot_reliability_diagrams(probabilities: Mapping[str, np.ndarray], labels: n
         filled = bins[bins["count"] > 0]
         ax.bar(filled["lower"], filled["accuracy"], width=width, align="edge", color="C0",
                edgecolor="white", label="accuracy in the bin")
-        ax.bar(filled["lower"], filled["confidence"] - filled["accuracy"],
-               bottom=filled["accuracy"], width=width, align="edge", color="C3", alpha=0.35,
-               label="gap to the mean confidence")
+        ax.scatter(filled["lower"] + width / 2, filled["confidence"], marker="_", s=160,
+                   linewidths=2.5, color="C3", zorder=3, label="mean confidence in the bin")
         ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
         for row in filled.itertuples():
             ax.text(row.lower + width / 2, min(max(row.accuracy, row.confidence), 0.97) + 0.01,
