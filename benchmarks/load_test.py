@@ -14,13 +14,13 @@ machines here are shared, so compare figures taken on the same machine at the sa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -77,34 +77,6 @@ def test_image(side: int, seed: int = 0) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def start_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """`course serve --port 0` on `model`; its URL once /health answers."""
-    from helpers import webapp
-
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.cli", "serve", "--model", str(model), "--port", "0",
-             "--stop-at-stdin-eof"], stdin=subprocess.PIPE, stdout=output,
-            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (found := re.search(r"at (http://[^/\s]+)/", log.read_text())):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(process)
-            raise RuntimeError(f"course serve did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    webapp.wait_until_ready(found.group(1), process, timeout=START_TIMEOUT, log=log)
-    return process, found.group(1)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def run_load(url: str, image: bytes, *, requests: int, concurrency: int,
@@ -196,31 +168,31 @@ def report(found: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     image = test_image(args.image_size)
-    with tempfile.TemporaryDirectory() as scratch:
-        process = None
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as server:
         url = args.url.rstrip("/") if args.url else None
         if url is None:
+            from helpers import webapp
+
             model = args.model
             if model is None:
                 from helpers.classifier import save_untrained_model
 
                 model = save_untrained_model(Path(scratch) / "model.keras")
                 print("model:        a tiny CNN with random weights (--model PATH for another)")
-            process, url = start_server(model, Path(scratch) / "serve.log")
+            # --stop-at-stdin-eof: the server cannot outlive this benchmark, however it ends
+            _, url = server.enter_context(webapp.started_server(
+                model, "--stop-at-stdin-eof", log=Path(scratch) / "serve.log",
+                timeout=START_TIMEOUT))
         try:
-            try:
-                health = httpx.get(f"{url}/health", timeout=10).json()
-                backend = health.get("keras_backend", "unknown")
-                print(f"server:       {url}, serving {health.get('model', 'unknown')}")
-                httpx.post(f"{url}/predict", timeout=60,  # one untimed request first
-                           files={"file": ("photo.jpg", image, "image/jpeg")})
-            except (httpx.HTTPError, ValueError) as err:
-                backend = f"unknown (no /health: {type(err).__name__})"
-            result = run_load(url, image, requests=args.requests,
-                              concurrency=args.concurrency, timeout=args.timeout)
-        finally:
-            if process is not None:
-                stop_server(process)
+            health = httpx.get(f"{url}/health", timeout=10).json()
+            backend = health.get("keras_backend", "unknown")
+            print(f"server:       {url}, serving {health.get('model', 'unknown')}")
+            httpx.post(f"{url}/predict", timeout=60,  # one untimed request first
+                       files={"file": ("photo.jpg", image, "image/jpeg")})
+        except (httpx.HTTPError, ValueError) as err:
+            backend = f"unknown (no /health: {type(err).__name__})"
+        result = run_load(url, image, requests=args.requests,
+                          concurrency=args.concurrency, timeout=args.timeout)
     found = figures(result, requests=args.requests, concurrency=args.concurrency,
                     backend=backend, image=f"{args.image_size}x{args.image_size} JPEG "
                                           f"({len(image):,} bytes)")

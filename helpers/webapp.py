@@ -11,13 +11,16 @@ HTTP status that fits, and the server goes on serving. `course serve` runs it (h
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -262,6 +265,54 @@ def wait_until_ready(url: str, process: subprocess.Popen | None = None, *,
         if time.monotonic() > deadline:
             raise TimeoutError(f"no answer from {url}/health after {timeout:.0f} s")
         time.sleep(0.25)
+
+
+SERVER_URL = re.compile(r"at (http://[^/\s]+)/")  # in what `course serve` prints at start
+
+
+def started_url(process: subprocess.Popen, log: str | Path, *, timeout: float = 120) -> str:
+    """The base URL a `course serve` process printed into `log`, once its /health answers.
+    Fails at once if the process ends first, with the end of its log."""
+    deadline = time.monotonic() + timeout
+    while not (found := SERVER_URL.search(Path(log).read_text())):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"course serve did not start (exit code {process.poll()}):\n"
+                               f"{Path(log).read_text()[-2000:]}")
+        time.sleep(0.2)
+    wait_until_ready(found.group(1), process, timeout=max(deadline - time.monotonic(), 1),
+                     log=log)
+    return found.group(1)
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 30) -> None:
+    """Terminate a server process (killed if it has not ended within `timeout` seconds)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdin is not None:
+        process.stdin.close()
+
+
+@contextlib.contextmanager
+def started_server(model: str | Path, *options: str, log: str | Path,
+                   command: Sequence[str] = (sys.executable, "-m", "helpers.cli"),
+                   cwd: str | Path | None = None, timeout: float = 120
+                   ) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`course serve --model MODEL --port 0 OPTIONS` in a process of its own (a free port the
+    system picks; its output in `log`); yields the process and its base URL once /health
+    answers, and stops it however the block ends."""
+    with open(log, "w") as output:
+        process = subprocess.Popen([*command, "serve", "--model", str(model), "--port", "0",
+                                    *options], stdin=subprocess.PIPE, stdout=output,
+                                   stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        yield process, started_url(process, log, timeout=timeout)
+    finally:
+        stop(process)
 
 
 def show_json(answer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import cli
+from helpers import cli, webapp
 from tests import test_images as made
 from tests.test_webapp import model_path  # noqa: F401  (the session's tiny model)
 
@@ -35,39 +34,13 @@ def course_command() -> list[str]:
 @contextlib.contextmanager
 def course_serve(model: Path, *options: str, log: Path) -> Iterator[tuple[subprocess.Popen,
                                                                             str]]:
-    """`course serve --model MODEL --port 0` (a free port the system picks) until /health
-    answers; yields the process and its base URL, and stops it whatever happens."""
-    with open(log, "w") as output:
-        process = subprocess.Popen([*course_command(), "serve", "--model", str(model),
-                                    "--port", "0", *options],
-                                   stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
-    try:
-        yield process, wait_for_url(process, log)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for_url(process: subprocess.Popen, log: Path) -> str:
-    """The URL the server printed, once its /health answers."""
-    deadline = time.monotonic() + START_TIMEOUT
-    url = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"course serve ended with {process.returncode}:\n{log.read_text()}")
-        found = re.search(r"at (http://127\.0\.0\.1:\d+)/", log.read_text())
-        url = url or (found and found.group(1))
-        if url:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    return url
-        time.sleep(0.25)
-    pytest.fail(f"course serve did not answer within {START_TIMEOUT} s:\n{log.read_text()}")
+    """`course serve --model MODEL --port 0` as a user runs it, until /health answers; yields
+    the process and its base URL (on 127.0.0.1, the default host), and stops it whatever
+    happens."""
+    with webapp.started_server(model, *options, log=log, command=course_command(), cwd=ROOT,
+                               timeout=START_TIMEOUT) as (process, url):
+        assert url.startswith("http://127.0.0.1:"), url
+        yield process, url
 
 
 def test_a_real_server_answers_real_requests_and_stops_cleanly(model_path, tmp_path):  # noqa: F811
@@ -107,7 +80,7 @@ def test_the_server_stops_when_its_standard_input_closes(model_path, tmp_path): 
                                    stdin=subprocess.PIPE, stdout=output,
                                    stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        wait_for_url(process, log)
+        webapp.started_url(process, log, timeout=START_TIMEOUT)
         process.stdin.close()  # what the parent's death does to the pipe
         assert process.wait(timeout=30) == 0
     finally:
