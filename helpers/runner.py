@@ -46,7 +46,10 @@ KERNEL = "python3"
 # How a notebook's execution ended: "interrupted" by Ctrl-C, "not run" after an interruption.
 STATUSES = ("ok", "failed", "interrupted", "not run")
 # Parameters the course reads as counts: a positive int (or None where the default is None).
-POSITIVE_INT_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE")
+POSITIVE_INT_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "EVAL_SIZE", "TRIALS",
+                           "TUNER_TRIALS", "RESNET9_WIDTH", "DEPTH_EPOCHS", "ABLATION_EPOCHS",
+                           "SPEED_STEPS", "SOURCE_EPOCHS", "FINE_TUNE_EPOCHS",
+                           "BACKBONE_WIDTH", "TSNE_SIZE", "FALLBACK_EPOCHS")
 # Present in an output folder while a run writes into it.
 LOCK_FILE = ".course-run.lock"
 

@@ -239,6 +239,16 @@ def test_set_values_are_held_to_the_type_of_the_notebooks_defaults(tmp_path):
         assert str(caught.value).startswith(f"--set {name}={value!r}: {name} must be {expected} (")
 
 
+@pytest.mark.parametrize(("notebook", "name"), [
+    ("10_what_the_network_sees", "TSNE_SIZE"), ("11_from_notebook_to_web_app", "FALLBACK_EPOCHS"),
+    ("09_transfer_learning", "SOURCE_EPOCHS"), ("08_modern_cnns", "RESNET9_WIDTH")])
+def test_the_series_counts_are_refused_below_one(notebook, name):
+    """A count of 0 would fail deep inside a library, minutes into the run: refused up front."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb"
+    with pytest.raises(ValueError, match=f"{name} must be a positive int"):
+        runner.check_overrides([path], {name: 0})
+
+
 def test_command_line_mistakes_get_a_message_and_exit_code_2(series, tmp_path, capsys):
     assert _run(series, tmp_path / "out", "--set", "EPOCHS=abc") == 2
     assert "--set EPOCHS='abc': EPOCHS must be a positive int (00_good has EPOCHS = 5)" in \
