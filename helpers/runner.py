@@ -43,6 +43,8 @@ PROFILES: dict[str, dict[str, object]] = {
     "full": {},
 }
 KERNEL = "python3"
+# What each kernel runs before a notebook's first cell: figures inline, titles as alt text.
+KERNEL_STARTUP = "import helpers.figure_alt; helpers.figure_alt.prepare_kernel()"
 # How a notebook's execution ended: "interrupted" by Ctrl-C, "not run" after an interruption.
 STATUSES = ("ok", "failed", "interrupted", "not run")
 # Parameters the course reads as counts: a positive int (or None where the default is None).
@@ -308,7 +310,8 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: i
             papermill.execute_notebook(
                 str(notebook), str(output_dir / notebook.name), parameters=parameters,
                 kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
-                progress_bar=False)
+                progress_bar=False,
+                extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"])
         status, error = "ok", ""
     except KeyboardInterrupt:
         _mark_interrupted(output_dir / notebook.name)
