@@ -1,5 +1,5 @@
-"""`course`: the command line that re-executes the notebook series and writes its report, and
-serves a saved model as a web app."""
+"""`course`: the command line that re-executes the notebook series and writes its report, builds
+the course's website from a run, and serves a saved model as a web app."""
 
 from __future__ import annotations
 
@@ -89,6 +89,20 @@ def _add_serve(commands) -> None:
                             "never outlives it)")
 
 
+def _add_site(commands) -> None:
+    site = commands.add_parser(
+        "site", help="build the course's website from a run: lessons, executed notebooks, report",
+        description="Build the course's static website (Material for MkDocs) from lessons/, "
+                    "the executed notebooks and report of one `course run`, and site/. "
+                    "Works offline.")
+    site.add_argument("--run", type=Path, metavar="FOLDER",
+                      help="the run to publish (default: the run under runs/ whose report was "
+                           "written last)")
+    site.add_argument("--output", type=Path, default=Path("build/site"), metavar="FOLDER",
+                      help="where the site goes (default build/site); a folder of other files "
+                           "is refused, since building empties it")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--cell-timeout", type=_positive_seconds, default=3600,
                                  metavar="SECONDS",
                                  help="fail a notebook whose cell runs longer (default 3600)")
+    _add_site(commands)
     _add_serve(commands)
     return parser
 
@@ -128,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "site":
+        return _site(args)
     if runner is None:
         return _error(f"{MISSING_RUNNER_TOOL} is not installed: `course {args.command}` needs the "
                       "runner tools, `pip install 'keras-cnn-course[runner]'` (make setup "
@@ -186,6 +203,24 @@ def _run(args: argparse.Namespace, notebooks: list[Path], profile: str, output: 
     if stopped["interrupted"]:
         return EXIT_INTERRUPTED
     return 1 if stopped["failed"] else 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    """`course site`: stage and build the website; 2 when something it needs is missing."""
+    try:
+        from helpers import site
+    except ModuleNotFoundError as missing:
+        return _error(f"{missing.name} is not installed: `course site` needs the site tools, "
+                      "`pip install 'keras-cnn-course[site]'` (make setup installs them).")
+    try:
+        run = args.run or site.latest_run(Path("runs"))
+        print(f"course site: building {args.output} from the run in {run}", flush=True)
+        built = site.build_site(run, args.output)
+    except (site.SiteError, FileNotFoundError) as err:
+        return _error(str(err))
+    print(f"course site: {built.pages} pages in {built.folder} ({built.seconds:.0f} s); open "
+          f"{built.folder / 'index.html'}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
