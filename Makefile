@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 JAX_VENV := .venv-jax
 JAX_BIN := $(JAX_VENV)/bin
 JAX_STAMP := $(JAX_VENV)/.installed-stamp
-NBVAL_DIR := build/nbval
+SMOKE_RUN := build/smoke-run
+SITE_DIR := build/site
 NBVAL_JAX_DIR := build/nbval-jax
 PYTEST := -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider
 
-.PHONY: setup setup-jax setup-browser course lab test test-tensorflow test-jax lint clean-notebooks
+.PHONY: setup setup-jax setup-browser course site lab test test-tensorflow test-jax lint \
+	clean-notebooks
 
 setup: $(STAMP)
 
@@ -20,7 +22,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev,serve]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev,serve,site]"
 	touch $(STAMP)
 
 setup-jax: $(JAX_STAMP)
@@ -50,24 +52,36 @@ setup-browser:
 course: setup
 	$(BIN)/course run $(COURSE_ARGS)
 
+# The course's website in $(SITE_DIR), from the run `make course` wrote last (offline; open
+# $(SITE_DIR)/index.html). Pass options with SITE_ARGS, e.g. SITE_ARGS="--run runs/full".
+site: setup
+	$(BIN)/course site --output $(SITE_DIR) $(SITE_ARGS)
+
 # JupyterLab on the course's environment, opened on the notebooks.
 lab: setup
 	$(BIN)/jupyter lab notebooks
 
 # Everything, under both backends: unit tests, lint, notebook hygiene, the Colab install check,
-# and every notebook executed by nbval in the smoke profile (papermill-prepared copies),
-# comparing only the outputs marked NBVAL_CHECK_OUTPUT. Each leg's timings land in
-# build/junit-*.xml (tools/notebook_times.py sums them per notebook).
+# and every notebook executed in the smoke profile. The TensorFlow leg executes the series with
+# `course run` (as an instructor does), builds the website from that run and checks it in
+# headless Chromium, and compares the outputs marked NBVAL_CHECK_OUTPUT with the committed ones
+# (tests/test_executed_notebooks.py); the JAX leg executes papermill-prepared copies with nbval,
+# which compares the same cells. Timings: runs' results.csv, and build/junit-*.xml
+# (tools/notebook_times.py sums them per notebook).
 # The two legs run at once, to shorten the wall time on a two-core machine (much of a leg's time
 # is compiling and Python, on one thread); each leg's output appears, whole, when it ends.
 test:
 	@echo "make test: the TensorFlow and JAX legs run side by side; each prints when it ends"
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-tensorflow test-jax
 
+# A notebook that fails does not stop the leg here: tests/test_executed_notebooks.py reports it
+# with its error, beside everything else.
 test-tensorflow: setup
-	rm -rf $(NBVAL_DIR)
-	$(BIN)/course prepare --profile smoke --output $(NBVAL_DIR)
-	$(BIN)/python $(PYTEST) --junitxml=build/junit-tensorflow.xml tests $(NBVAL_DIR)
+	rm -rf $(SMOKE_RUN) $(SITE_DIR) $(dir $(SITE_DIR))site-screenshots
+	-$(BIN)/course run --profile smoke --output $(SMOKE_RUN)
+	-$(BIN)/course site --run $(SMOKE_RUN) --output $(SITE_DIR)
+	COURSE_SMOKE_RUN=$(SMOKE_RUN) COURSE_SITE_DIR=$(SITE_DIR) $(BIN)/python $(PYTEST) \
+		--junitxml=build/junit-tensorflow.xml tests
 
 # The same notebooks and the backend-dependent unit tests on KERAS_BACKEND=jax, no TensorFlow.
 # The solutions' training, plain Keras checked once above, is left out to keep CI short.

@@ -1,9 +1,6 @@
 """The upload page in a real browser: headless Chromium (Debian's `chromium` package) against a
-real `course serve` process, choosing a file and reading the prediction on the page.
-
-Selenium gets the driver's path, so Selenium Manager downloads nothing. Without Chromium or
-ChromeDriver the test is skipped with the reason (`make setup-browser` installs them), unless
-COURSE_REQUIRE_BROWSER=1 (CI) makes their absence a failure."""
+real `course serve` process, choosing a file and reading the prediction on the page (see
+tests/chromium.py for when it is skipped)."""
 
 from __future__ import annotations
 
@@ -14,48 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests import test_images as made
+from tests.chromium import CHROMIUM, headless_chromium
 from tests.test_serve_process import course_serve
 from tests.test_webapp import model_path  # noqa: F401  (the session's tiny model)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT = 60  # seconds for the page to show an answer on a busy machine
-
-
-def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            return f"{path} is not installed (make setup-browser installs Chromium and its driver)"
-    try:
-        import selenium  # noqa: F401
-    except ModuleNotFoundError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    reason = _missing()
-    if reason:
-        if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"COURSE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1000,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
