@@ -169,9 +169,13 @@ def _minutes(timings: pd.DataFrame, stem: str, kind: str) -> str:
     return f"{rows['minutes'].iloc[0]:.1f}" if len(rows) else "—"
 
 
-def _profiles(timings: pd.DataFrame, kind: str) -> str:
-    profiles = sorted(set(timings.loc[timings["kind"] == kind, "profile"]))
-    return f" ({', '.join(profiles)} profile)" if profiles else f" ({NOT_MEASURED})"
+def _measured_on(timings: pd.DataFrame, kind: str) -> str:
+    """Where the minutes of one kind were measured, in words."""
+    rows = timings[timings["kind"] == kind]
+    if rows.empty:
+        return NOT_MEASURED
+    return "; ".join(sorted({f"{row.profile} profile, {row.device}, {row.backend}"
+                             for row in rows.itertuples()}))
 
 
 def _accuracy(run_dir: Path, stem: str, status: str) -> str:
@@ -186,10 +190,8 @@ def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame
                statuses: dict[str, str]) -> str:
     """The home page's table: each notebook, its lesson, what it teaches, the test accuracy
     this run reached, and measured minutes on a GPU and on a CPU."""
-    lines = [f"| # | Notebook | Lesson | What you learn | Test accuracy (this run) | "
-             f"Minutes on a GPU{_profiles(timings, 'gpu')} | "
-             f"Minutes on a CPU{_profiles(timings, 'cpu')} |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| # | Notebook | Lesson | What you learn | Test accuracy (this run) | "
+             "GPU minutes | CPU minutes |", "|---|---|---|---|---|---|---|"]
     for chapter in chapters:
         status = statuses.get(chapter.stem, "not run")
         notebook = (f"[{chapter.title.split(' · ', 1)[-1]}](notebooks/{chapter.stem}.ipynb)"
@@ -198,6 +200,9 @@ def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame
                      f"| {chapter.summary} | {_accuracy(run_dir, chapter.stem, status)} | "
                      f"{_minutes(timings, chapter.stem, 'gpu')} | "
                      f"{_minutes(timings, chapter.stem, 'cpu')} |")
+    lines += ["", f"GPU minutes: {_measured_on(timings, 'gpu')}. CPU minutes: "
+              f"{_measured_on(timings, 'cpu')}. The [instructors' page](instructors.md) gives "
+              "each measurement's source; a dash means none yet."]
     return "\n".join(lines)
 
 

@@ -1,11 +1,13 @@
-"""Seconds each notebook took under nbval, from the JUnit files `make test` writes.
+"""Seconds each notebook took in `make test`: from a JUnit file (nbval's cells) or a course
+run's results.csv (the TensorFlow leg executes the series with `course run`).
 
-    python tools/notebook_times.py build/junit-tensorflow.xml build/junit-jax.xml
+    python tools/notebook_times.py build/smoke-run/results.csv build/junit-jax.xml
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -23,11 +25,23 @@ def notebook_seconds(junit_file: Path) -> dict[str, float]:
     return dict(sorted(totals.items()))
 
 
+def run_seconds(results_csv: Path) -> dict[str, float]:
+    """Seconds per notebook, as `course run` recorded them."""
+    with results_csv.open() as table:
+        return {row["notebook"]: float(row["seconds"] or "nan") for row in csv.DictReader(table)}
+
+
+def leg_name(path: Path) -> str:
+    return path.parent.name if path.suffix == ".csv" else path.stem.removeprefix("junit-")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("junit_files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="build/junit-*.xml or a run's results.csv")
     args = parser.parse_args(argv)
-    tables = {path.stem.removeprefix("junit-"): notebook_seconds(path) for path in args.junit_files}
+    tables = {leg_name(path): run_seconds(path) if path.suffix == ".csv" else notebook_seconds(path)
+              for path in args.files}
     notebooks = sorted(set().union(*tables.values()))
     print("| notebook | " + " | ".join(f"{leg} (s)" for leg in tables) + " |")
     print("|---" * (len(tables) + 1) + "|")
