@@ -36,11 +36,13 @@ $(JAX_STAMP): pyproject.toml
 	if importlib.util.find_spec('tensorflow') else None"
 	touch $(JAX_STAMP)
 
-# Debian's Chromium and ChromeDriver, for the web app's browser test (tests/test_browser.py, which
-# is skipped with its reason where they are missing). Needs root or sudo, and apt.
+# Debian's Chromium and ChromeDriver, for the browser tests of the web app and the website
+# (tests/chromium.py; skipped with their reason where missing). Needs root or sudo, and apt.
+# A machine with Google Chrome and its driver (GitHub's runners) uses those.
 setup-browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
-		echo "chromium and chromedriver are installed"; \
+	@if (command -v chromium || command -v google-chrome) >/dev/null \
+		&& command -v chromedriver >/dev/null; then \
+		echo "a Chromium browser and chromedriver are installed"; \
 	else \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -1,28 +1,41 @@
-"""Headless Chromium for the browser tests (Debian's `chromium` and `chromium-driver` packages).
+"""Headless Chromium for the browser tests: Debian's `chromium` and `chromium-driver` packages
+(`make setup-browser`), or Google Chrome and its driver where a machine has those instead (GitHub's
+runners); COURSE_CHROMIUM and COURSE_CHROMEDRIVER name others.
 
-Selenium gets the driver's path, so Selenium Manager downloads nothing. Without Chromium or
-ChromeDriver a browser test is skipped with the reason (`make setup-browser` installs them),
-unless COURSE_REQUIRE_BROWSER=1 (CI) makes their absence a failure."""
+Selenium gets the driver's path, so Selenium Manager downloads nothing. Without a browser or its
+driver a browser test is skipped with the reason, unless COURSE_REQUIRE_BROWSER=1 (CI) makes
+their absence a failure."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PAGE_LOAD_SECONDS = 60  # a busy two-core machine
+
+
+def _program(variable: str, names: tuple[str, ...]) -> Path | None:
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    found = next((shutil.which(name) for name in names if shutil.which(name)), None)
+    return Path(found) if found else None
+
+
+CHROMIUM = _program("COURSE_CHROMIUM", ("chromium", "chromium-browser", "google-chrome"))
+CHROMEDRIVER = _program("COURSE_CHROMEDRIVER", ("chromedriver",))
 
 
 def missing() -> str | None:
     """Why no browser test can run here, or None."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            return f"{path} is not installed (make setup-browser installs Chromium and its driver)"
+    for what, path in (("Chromium", CHROMIUM), ("ChromeDriver", CHROMEDRIVER)):
+        if path is None or not os.access(path, os.X_OK):
+            return (f"{what} is not installed{f' at {path}' if path else ''} (make "
+                    "setup-browser installs Chromium and its driver)")
     try:
         import selenium  # noqa: F401
     except ModuleNotFoundError:

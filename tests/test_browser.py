@@ -5,13 +5,12 @@ tests/chromium.py for when it is skipped)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests import test_images as made
-from tests.chromium import CHROMIUM, headless_chromium
+from tests.chromium import headless_chromium
 from tests.test_serve_process import course_serve
 from tests.test_webapp import model_path  # noqa: F401  (the session's tiny model)
 
@@ -73,7 +72,3 @@ def test_a_non_image_shows_the_error_on_the_page(browser, server_url, tmp_path):
     error = browser.find_element(By.ID, "error").text
     assert "415" in error and "not an image" in error
     assert not browser.find_element(By.ID, "result").is_displayed()
-
-
-def test_the_browser_test_knows_where_chromium_lives():
-    assert shutil.which("chromium") in (None, str(CHROMIUM)) or CHROMIUM.exists()
