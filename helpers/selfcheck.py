@@ -121,7 +121,7 @@ def _as_count(answer: Any) -> int | None:
 def _as_shape(answer: Any) -> tuple[int | None, ...] | None:
     """A tuple of ints (None allowed, as Keras writes the batch axis), or None for any other
     kind of value."""
-    if not isinstance(answer, tuple) or not answer:
+    if not isinstance(answer, tuple):
         return None
     dims = []
     for dim in answer:
@@ -218,8 +218,7 @@ def _small_cnn(filters: int, *, use_bias: bool = True, input_shape=(32, 32, 3),
 @_register("02.1", COUNT, given=(16, 8, 3, 2, 100, 10, 32),
            hint="Count each layer: a convolution has f × (k × k × c) + f, a Dense layer "
                 "inputs × units + units, and the first Dense layer reads the pooled maps.",
-           why="Doubling the filters doubles what the first Dense layer reads, so that layer "
-               "grows most.")
+           why="Now compare the layers: which one grew most, and why?")
 def _parameters_with_16_filters():
     """Parameters of notebook 02's small CNN with 16 filters instead of 8."""
     right = _count(_small_cnn(16))
