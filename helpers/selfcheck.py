@@ -434,12 +434,12 @@ def _model_3_reaches_80(model: keras.Model, accuracy: float, images: int) -> str
     steps = _optimizer_steps(model)
     if steps == 0:
         return "this model has not been trained yet: fit it first."
-    if accuracy < 0.2:
-        return ("close to chance (10%): check that the images are scaled as in training and "
-                "that the labels are the ones that go with them.")
     if images < 10_000:
         return (f"this is a shortened run ({images:,} validation images): the mark is for the "
                 "full-length run, with the parameters cell's defaults.")
+    if accuracy < 0.2:
+        return ("close to chance (10%): check that the images are scaled as in training and "
+                "that the labels are the ones that go with them.")
     if steps is not None and steps * 64 < 15 * 40_000:
         return (f"its optimizer took {steps:,} step{'s' if steps != 1 else ''}, fewer than 15 "
                 "epochs of 40,000 images in batches of 64: train longer (EPOCHS = 50, early "
