@@ -6,7 +6,8 @@ import logging
 import re
 
 log = logging.getLogger("mkdocs.plugins.course")
-HEADING_ID = re.compile(r"<h[1-6][^>]*?\sid=\"([^\"]+)\"")
+HEADING = re.compile(r"<h([1-6])[^>]*?\sid=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.DOTALL)
+ANCHOR_LINK = re.compile(r"<a class=\"anchor-link\".*?</a>", re.DOTALL)
 
 
 def _flat(toc) -> list:
@@ -14,15 +15,16 @@ def _flat(toc) -> list:
 
 
 def on_page_content(html: str, page, config, files) -> str:
-    """A notebook page's table of contents links to its headings' own ids: mkdocs-jupyter
-    names the entries itself, and its names differ from nbconvert's ids for a heading that holds
-    code ("Training with `fit`"), which left those entries leading nowhere."""
+    """A notebook page's table of contents links to its headings' own ids, with their own
+    words: mkdocs-jupyter makes its entries itself, and for a heading that holds code
+    ("Training with `fit`") its id leads nowhere and its title loses the code."""
     if page.file.src_uri.endswith(".ipynb"):
-        entries, ids = _flat(page.toc), HEADING_ID.findall(html)
-        if len(entries) == len(ids):
-            for entry, heading_id in zip(entries, ids, strict=True):
+        entries, headings = _flat(page.toc), HEADING.findall(html)
+        if len(entries) == len(headings):
+            for entry, (_, heading_id, inner) in zip(entries, headings, strict=True):
                 entry.id = heading_id
+                entry.title = ANCHOR_LINK.sub("", inner).strip()
         else:
             log.warning("%s: %d contents entries for %d headings; left as they are",
-                        page.file.src_uri, len(entries), len(ids))
+                        page.file.src_uri, len(entries), len(headings))
     return html
