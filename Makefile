@@ -96,7 +96,7 @@ test-jax: setup-jax
 		tests/test_pipeline.py tests/test_training.py tests/test_models.py \
 		tests/test_environment.py tests/test_modern_training.py tests/test_distributed.py \
 		tests/test_benchmarks.py tests/test_transfer.py tests/test_explain.py \
-		tests/test_webapp.py tests/test_serve_process.py $(NBVAL_JAX_DIR)
+		tests/test_webapp.py tests/test_serve_process.py tests/test_selfcheck.py $(NBVAL_JAX_DIR)
 
 lint: setup
 	$(BIN)/ruff check .
