@@ -6,7 +6,7 @@ describes (or from the helpers the notebook uses), so it cannot drift from the n
 wrong answer that matches a known slip (a forgotten bias, the 'same' size where 'valid' was
 asked) gets a hint about that slip; the slips are computed the same way.
 
-One entry point for every notebook: `check(exercise, answer, **context) -> bool`, where
+One entry point for every notebook: `check(exercise, answer, **context)`, where
 `exercise` is "NN.k" (notebook NN, exercise k of its "## Exercises" list; "NN.ka", "NN.kb" for
 the parts of one exercise). An accuracy check takes the student's trained model and the
 validation data: `check("05.4", model_3, data=(splits.x_val, splits.y_val))`."""
@@ -79,10 +79,24 @@ def _keeping_random_state(solve: Callable[[], Any]) -> Callable[[], Any]:
     return solved
 
 
-def check(exercise: str, answer: Any, **context: Any) -> bool:
+@dataclass(frozen=True)
+class Verdict:
+    """What a check concluded: whether the answer is right, and the line said to the student."""
+
+    right: bool
+    message: str
+
+
+def check(exercise: str, answer: Any, **context: Any) -> None:
     """Prints one line saying whether `answer` to `exercise` ("NN.k") is right, with a hint
-    when it is not, and returns True or False. It never prints the answer. An accuracy
-    exercise takes the trained model as `answer` and `data=(images, labels)`."""
+    when it is not, and never the answer. It returns nothing, so a notebook cell that ends
+    with it shows that line alone. An accuracy exercise takes the trained model as `answer`
+    and `data=(images, labels)`."""
+    print(judge(exercise, answer, **context).message)
+
+
+def judge(exercise: str, answer: Any, **context: Any) -> Verdict:
+    """The verdict `check` prints, for code (and tests) that need it as a value."""
     if exercise not in EXERCISES:
         raise ValueError(f"no check for exercise {exercise!r}; known: {', '.join(EXERCISES)}")
     registered = EXERCISES[exercise]
@@ -93,19 +107,17 @@ def check(exercise: str, answer: Any, **context: Any) -> bool:
         raise TypeError(f"check({exercise!r}, answer) takes no other arguments, got "
                         f"{', '.join(sorted(context))}")
     if answer is None:
-        print(f"{label}: no answer yet: replace None with {_EXPECTED[registered.kind]}.")
-        return False
+        return Verdict(False, f"{label}: no answer yet: replace None with "
+                              f"{_EXPECTED[registered.kind]}.")
     given = _as_count(answer) if registered.kind == COUNT else _as_shape(answer)
     if given is None:
-        print(f"{label}: {_wrong_kind(registered.kind, answer)}")
-        return False
+        return Verdict(False, f"{label}: {_wrong_kind(registered.kind, answer)}")
     right, slips = registered.solve()
     if given == right:
-        print(f"✅ {label}: right." + (f" {registered.why}" if registered.why else ""))
-        return True
+        why = f" {registered.why}" if registered.why else ""
+        return Verdict(True, f"✅ {label}: right.{why}")
     hint = slips.get(given) or _general_hint(registered, given, right)
-    print(f"❌ {label}: not yet. Hint: {hint}")
-    return False
+    return Verdict(False, f"❌ {label}: not yet. Hint: {hint}")
 
 
 def _as_count(answer: Any) -> int | None:
@@ -460,44 +472,41 @@ def _optimizer_steps(model: keras.Model) -> int | None:
 
 
 def _check_accuracy(exercise: Exercise, label: str, answer: Any, *,
-                    data: Any = None, **context: Any) -> bool:
+                    data: Any = None, **context: Any) -> Verdict:
     if context:
         raise TypeError(f"check({exercise.id!r}, model, data=(images, labels)) takes no other "
                         f"arguments, got {', '.join(sorted(context))}")
     if answer is None:
-        print(f"{label}: no answer yet: replace None with {_EXPECTED[ACCURACY]}.")
-        return False
+        return Verdict(False, f"{label}: no answer yet: replace None with "
+                              f"{_EXPECTED[ACCURACY]}.")
     if not isinstance(answer, keras.Model):
-        print(f"{label}: expects {_EXPECTED[ACCURACY]}, not {_a(answer)}.")
-        return False
+        return Verdict(False, f"{label}: expects {_EXPECTED[ACCURACY]}, not {_a(answer)}.")
     if (not isinstance(data, tuple | list) or len(data) != 2
             or len(data[0]) != len(data[1]) or len(data[0]) == 0):
-        print(f"{label}: pass the validation images and labels as "
-              "data=(splits.x_val, splits.y_val).")
-        return False
+        return Verdict(False, f"{label}: pass the validation images and labels as "
+                              "data=(splits.x_val, splits.y_val).")
     images, labels = data
     try:
         outputs = np.asarray(keras.ops.convert_to_numpy(
             answer.predict(images, batch_size=256, verbose=0)))
     except Exception as error:  # a student's model or data: say so, without a traceback
-        print(f"{label}: the model could not read these images ({type(error).__name__}): pass "
-              "the validation split it was trained for.")
-        return False
+        return Verdict(False, f"{label}: the model could not read these images "
+                              f"({type(error).__name__}): pass the validation split it "
+                              "was trained for.")
     labels = np.asarray(labels)
     labels = labels.argmax(axis=-1) if labels.ndim == 2 else labels.reshape(-1)
     if outputs.ndim != 2 or len(outputs) != len(labels):
-        print(f"{label}: expects a classifier, one score per class for each image.")
-        return False
+        return Verdict(False, f"{label}: expects a classifier, one score per class for each "
+                              "image.")
     accuracy = float(np.mean(outputs.argmax(axis=-1) == labels))
     measured = (f"{math.floor(accuracy * 1000) / 10:.1f}% of {len(labels):,} validation images "
                 f"right")
     mark = f"{exercise.threshold:.0%}"
     if accuracy >= exercise.threshold:
-        print(f"✅ {label}: right. {measured}, at or above the {mark} mark.")
-        return True
+        return Verdict(True, f"✅ {label}: right. {measured}, at or above the {mark} mark.")
     advice = exercise.solve(answer, accuracy, len(labels))
-    print(f"❌ {label}: not yet. Hint: {measured}, below the {mark} mark: {advice}")
-    return False
+    return Verdict(False, f"❌ {label}: not yet. Hint: {measured}, below the {mark} mark: "
+                          f"{advice}")
 
 
 # --- notebook 08 -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from helpers import models
-from helpers.selfcheck import ACCURACY, COUNT, EXERCISES, check
+from helpers.selfcheck import ACCURACY, COUNT, EXERCISES, check, judge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,10 +79,14 @@ ANSWER_CHECKS = sorted(name for name, exercise in EXERCISES.items() if exercise.
 
 
 def _printed(capsys, exercise: str, answer, **context) -> tuple[bool, str]:
-    result = check(exercise, answer, **context)
+    """What `check` prints (one line) and whether `judge` calls the answer right; the two must
+    agree, and `check` returns nothing, so that a cell ending with it shows no value."""
+    assert check(exercise, answer, **context) is None
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1, lines
-    return result, lines[0]
+    right = judge(exercise, answer, **context).right
+    assert right == lines[0].startswith("✅")
+    return right, lines[0]
 
 
 def test_every_check_has_an_independent_answer_and_slips_here():
@@ -96,9 +100,9 @@ def test_the_right_answer_is_right(capsys, exercise):
     assert result is True
     assert line.startswith(f"✅ Exercise {exercise}: right.")
     if EXERCISES[exercise].kind == COUNT:  # a NumPy int, as count_params may give, is fine too
-        assert check(exercise, np.int64(right)) is True
+        assert judge(exercise, np.int64(right)).right
     else:
-        assert check(exercise, tuple(np.int64(dim) for dim in right)) is True
+        assert judge(exercise, tuple(np.int64(dim) for dim in right)).right
 
 
 def _forbidden(exercise: str, right) -> tuple[list[str], set[str]]:
@@ -238,7 +242,7 @@ def test_a_model_above_the_mark_is_right(capsys):
     assert result is True
     assert line.startswith("✅ Exercise 05.4: right. 100.0% of 300 validation images right")
     one_hot = np.eye(10)[labels]
-    assert check("05.4", _constant_classifier(3), data=(_images(300), one_hot)) is True
+    assert judge("05.4", _constant_classifier(3), data=(_images(300), one_hot)).right
 
 
 @pytest.mark.parametrize(("model", "count", "advice"), [
