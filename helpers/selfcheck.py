@@ -102,13 +102,12 @@ def judge(exercise: str, answer: Any, **context: Any) -> Verdict:
     registered = EXERCISES[exercise]
     label = f"Exercise {exercise}"
     if registered.kind == ACCURACY:
-        return _check_accuracy(registered, label, answer, **context)
+        return _judge_accuracy(registered, label, answer, **context)
     if context:
         raise TypeError(f"check({exercise!r}, answer) takes no other arguments, got "
                         f"{', '.join(sorted(context))}")
     if answer is None:
-        return Verdict(False, f"{label}: no answer yet: replace None with "
-                              f"{_EXPECTED[registered.kind]}.")
+        return _no_answer_yet(label, registered.kind)
     given = _as_count(answer) if registered.kind == COUNT else _as_shape(answer)
     if given is None:
         return Verdict(False, f"{label}: {_wrong_kind(registered.kind, answer)}")
@@ -118,6 +117,11 @@ def judge(exercise: str, answer: Any, **context: Any) -> Verdict:
         return Verdict(True, f"✅ {label}: right.{why}")
     hint = slips.get(given) or _general_hint(registered, given, right)
     return Verdict(False, f"❌ {label}: not yet. Hint: {hint}")
+
+
+def _no_answer_yet(label: str, kind: str) -> Verdict:
+    """The exercise cell still holds its placeholder."""
+    return Verdict(False, f"{label}: no answer yet: replace None with {_EXPECTED[kind]}.")
 
 
 def _as_count(answer: Any) -> int | None:
@@ -471,14 +475,13 @@ def _optimizer_steps(model: keras.Model) -> int | None:
         return None
 
 
-def _check_accuracy(exercise: Exercise, label: str, answer: Any, *,
+def _judge_accuracy(exercise: Exercise, label: str, answer: Any, *,
                     data: Any = None, **context: Any) -> Verdict:
     if context:
         raise TypeError(f"check({exercise.id!r}, model, data=(images, labels)) takes no other "
                         f"arguments, got {', '.join(sorted(context))}")
     if answer is None:
-        return Verdict(False, f"{label}: no answer yet: replace None with "
-                              f"{_EXPECTED[ACCURACY]}.")
+        return _no_answer_yet(label, ACCURACY)
     if not isinstance(answer, keras.Model):
         return Verdict(False, f"{label}: expects {_EXPECTED[ACCURACY]}, not {_a(answer)}.")
     if (not isinstance(data, tuple | list) or len(data) != 2
