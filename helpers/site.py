@@ -19,6 +19,7 @@ import nbformat
 import pandas as pd
 import yaml
 
+from helpers.report import earlier_outcomes
 from helpers.results import headline, read_results
 from helpers.runner import discover_notebooks, notebook_output_dir
 
@@ -221,18 +222,11 @@ def times_table(timings: pd.DataFrame, chapters: Sequence[Chapter]) -> str:
     return "\n".join(lines)
 
 
-def _run_statuses(run_dir: Path) -> dict[str, str]:
-    table = pd.read_csv(run_dir / "results.csv", dtype=str, keep_default_na=False)
-    return dict(zip(table["notebook"], table["status"], strict=True))
-
-
-def _run_sentence(run_dir: Path) -> str:
-    table = pd.read_csv(run_dir / "results.csv", dtype=str, keep_default_na=False)
-    runs = sorted(set(table["run"]))
+def _run_sentence(runs: Sequence[str]) -> str:
     return (f"The notebooks and accuracies on this site come from one `course run` "
-            f"({'; '.join(runs)}); the [series report](report.md) has every model it trained. "
-            "A smoke run trains on a small subset for one epoch: its accuracies only show that "
-            "everything runs.")
+            f"({'; '.join(sorted(set(runs)))}); the [series report](report.md) has every model "
+            "it trained. A smoke run trains on a small subset for one epoch: its accuracies "
+            "only show that everything runs.")
 
 
 def _copy_mathjax(target: Path) -> None:
@@ -249,11 +243,13 @@ def _copy_mathjax(target: Path) -> None:
         'MathJax.Ajax.loadComplete("[MathJax]/config/local/course.js");\n')
 
 
-def stage(run_dir: Path, docs: Path, *, root: Path) -> tuple[list[Chapter], dict]:
-    """Write the site's Markdown and notebook pages into `docs`; return the chapters and the
-    navigation."""
+def stage(run_dir: Path, docs: Path, *, root: Path) -> list[dict]:
+    """Write the site's Markdown and notebook pages into `docs`; return the navigation."""
     notebooks = discover_notebooks(root / "notebooks")
     copies = executed_copies(run_dir, notebooks)
+    outcomes = earlier_outcomes(run_dir)
+    if not outcomes:
+        raise SiteError(f"{run_dir} holds no results.csv: name the folder a `course run` wrote")
     summaries = readme_summaries((root / "README.md").read_text())
     chapters = [chapter_of(path, summaries) for path in notebooks]
     timings = read_timings(root / SOURCES / "timings.csv")
@@ -267,8 +263,9 @@ def stage(run_dir: Path, docs: Path, *, root: Path) -> tuple[list[Chapter], dict
             nbformat.write(notebook_page(copies[chapter.stem]),
                            docs / "notebooks" / f"{chapter.stem}.ipynb")
     home = (root / SOURCES / "home.md").read_text().replace(
-        COURSE_MAP_SLOT, _run_sentence(run_dir) + "\n\n"
-        + course_map(chapters, run_dir, timings, _run_statuses(run_dir)))
+        COURSE_MAP_SLOT, _run_sentence([outcome.run for outcome in outcomes]) + "\n\n"
+        + course_map(chapters, run_dir, timings,
+                     {outcome.notebook: outcome.status for outcome in outcomes}))
     (docs / "index.md").write_text(home)
     (docs / "instructors.md").write_text((root / SOURCES / "instructors.md").read_text()
                                          .replace(TIMES_SLOT, times_table(timings, chapters)))
@@ -281,7 +278,7 @@ def stage(run_dir: Path, docs: Path, *, root: Path) -> tuple[list[Chapter], dict
            {"Notebooks": [{chapter.title: f"notebooks/{chapter.stem}.ipynb"}
                           for chapter in chapters if chapter.stem in copies]},
            {"Series report": "report.md"}, {"For instructors": "instructors.md"}]
-    return chapters, nav
+    return nav
 
 
 def check_output_folder(output: Path) -> None:
@@ -305,7 +302,7 @@ def build_site(run_dir: Path, output: Path, *, root: Path = Path(".")) -> BuiltS
     check_output_folder(output)
     with tempfile.TemporaryDirectory(prefix="course-site-") as staging:
         docs = Path(staging) / "docs"
-        _, nav = stage(run_dir.resolve(), docs, root=root)
+        nav = stage(run_dir.resolve(), docs, root=root)
         config_file = Path(staging) / "mkdocs.yml"
         config_file.write_text(yaml.safe_dump(
             {"INHERIT": str(root / SOURCES / "mkdocs.yml"), "docs_dir": str(docs),
