@@ -39,6 +39,16 @@ def test_notebook_is_committed_clean(notebook):
     assert content.metadata["kernelspec"]["name"] == "python3"
 
 
+def test_checked_cells_do_not_hide_a_value_behind_a_semicolon(notebook):
+    """A trailing semicolon hides the cell's value under papermill (the TensorFlow leg) but not
+    under nbval's kernel (the JAX leg), so a checked cell ending with one passes on one leg and
+    fails on the other: print what the cell shows instead."""
+    path, content = notebook
+    hiding = [index for index, cell in enumerate(content.cells) if cell.cell_type == "code"
+              and "NBVAL_CHECK_OUTPUT" in cell.source and cell.source.rstrip().endswith(";")]
+    assert not hiding, f"{path.name}: checked cells {hiding} end with ';'"
+
+
 def test_notebook_has_one_parameters_cell_of_literals_with_shared_names(notebook):
     path, content = notebook
     cells = [c for c in content.cells if "parameters" in c.metadata.get("tags", [])]
