@@ -25,6 +25,8 @@ def on_page_content(html: str, page, config, files) -> str:
                 entry.id = heading_id
                 entry.title = ANCHOR_LINK.sub("", inner).strip()
         else:
-            log.warning("%s: %d contents entries for %d headings; left as they are",
+            log.warning("%s: %d contents entries for %d headings, so its contents cannot be "
+                        "matched to its headings (a strict build stops here): mkdocs-jupyter "
+                        "makes its contents another way now; update helpers/site_hooks.py",
                         page.file.src_uri, len(entries), len(headings))
     return html
