@@ -70,8 +70,8 @@ lab: setup
 # and every notebook executed in the smoke profile. The TensorFlow leg executes the series with
 # `course run` (as an instructor does), builds the website from that run and checks it in
 # headless Chromium, and compares the outputs marked NBVAL_CHECK_OUTPUT with the committed ones
-# (tests/test_executed_notebooks.py); the JAX leg executes papermill-prepared copies with nbval,
-# which compares the same cells. Timings: runs' results.csv, and build/junit-*.xml
+# (tests/repository/test_executed_notebooks.py); the JAX leg executes papermill-prepared copies
+# with nbval, which compares the same cells. Timings: runs' results.csv, and build/junit-*.xml
 # (tools/notebook_times.py sums them per notebook).
 # The two legs run at once, to shorten the wall time on a two-core machine (much of a leg's time
 # is compiling and Python, on one thread); each leg's output appears, whole, when it ends.
@@ -79,8 +79,8 @@ test:
 	@echo "make test: the TensorFlow and JAX legs run side by side; each prints when it ends"
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-tensorflow test-jax
 
-# A notebook that fails does not stop the leg here: tests/test_executed_notebooks.py reports it
-# with its error, beside everything else.
+# A notebook that fails does not stop the leg here: tests/repository/test_executed_notebooks.py
+# reports it with its error, beside everything else.
 test-tensorflow: setup
 	rm -rf $(SMOKE_RUN) $(SITE_DIR) $(dir $(SITE_DIR))site-screenshots
 	-$(BIN)/course run --profile smoke --output $(SMOKE_RUN)
@@ -88,7 +88,8 @@ test-tensorflow: setup
 	COURSE_SMOKE_RUN=$(SMOKE_RUN) COURSE_SITE_DIR=$(SITE_DIR) $(BIN)/python $(PYTEST) \
 		--junitxml=build/junit-tensorflow.xml tests
 
-# The same notebooks and the backend-dependent unit tests on KERAS_BACKEND=jax, no TensorFlow.
+# The same notebooks and the tests marked `backend` (all of tests/helpers, and the course tests
+# that load a model: see conftest.py) on KERAS_BACKEND=jax, with no TensorFlow installed.
 # The solutions' training, plain Keras checked once above, is left out to keep CI short.
 test-jax: setup-jax
 	rm -rf $(NBVAL_JAX_DIR)
@@ -96,12 +97,7 @@ test-jax: setup-jax
 		--output $(NBVAL_JAX_DIR)
 	KERAS_BACKEND=jax JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE_DIR) \
 		JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.5 \
-		$(JAX_BIN)/python $(PYTEST) --junitxml=build/junit-jax.xml \
-		tests/test_backend_neutral.py \
-		tests/test_pipeline.py tests/test_training.py tests/test_models.py \
-		tests/test_environment.py tests/test_modern_training.py tests/test_distributed.py \
-		tests/test_benchmarks.py tests/test_transfer.py tests/test_explain.py \
-		tests/test_webapp.py tests/test_serve_process.py tests/test_selfcheck.py $(NBVAL_JAX_DIR)
+		$(JAX_BIN)/python $(PYTEST) --junitxml=build/junit-jax.xml -m backend tests $(NBVAL_JAX_DIR)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,89 +1,13 @@
-"""Where should augmentation run? Images per second of one ResNet-9, fed four ways, in one run:
+"""Where should augmentation run? Images per second of one ResNet-9, fed four ways.
 
-    .venv/bin/python benchmarks/input_pipeline.py [--width 64] [--batch-size 500] [--steps 50]
-    KERAS_BACKEND=jax .venv-jax/bin/python benchmarks/input_pipeline.py ...
+The logic is in course/bench/input_pipeline.py;
+`python -m course.bench.input_pipeline` runs the same:
 
-1. NumPy arrays straight into `fit`, no augmentation: the ceiling.
-2. NumPy arrays, augmentation inside the model (flip and pad-and-crop): it runs on the
-   accelerator, inside the compiled step.
-3. The helpers' input pipeline (`pipeline.make_dataset`: tf.data where TensorFlow is
-   installed, else a Keras PyDataset), no augmentation: the pipeline's own cost.
-4. The same pipeline augmenting on the host's CPU with Keras's RandomFlip and
-   RandomTranslation, as earlier notebooks do.
+    .venv/bin/python benchmarks/input_pipeline.py --help"""
 
-Prints the machine, backend and data with the figures; compare the ratios, which one run
-measures under the same conditions (seconds differ from machine to machine and run to run).
-On a CPU the defaults shrink (width 16, 8 steps) to keep it short."""
-
-from __future__ import annotations
-
-import argparse
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-from helpers import environment, recipe, resnet, speed  # noqa: E402
-from helpers.time_to_accuracy import machine, training_data  # noqa: E402
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, help="ResNet-9 width (default 64; 16 on a CPU)")
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--steps", type=int, help="batches timed per way (default 50; 8 on a "
-                        "CPU), after as many to compile and warm up")
-    parser.add_argument("--precision", default="auto", help="Keras dtype policy, or auto "
-                        "(the fastest this hardware supports)")
-    parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
-    args = parser.parse_args(argv)
-    on_cpu = not environment.accelerators()
-    args.width = args.width or (16 if on_cpu else 64)
-    args.steps = args.steps or (8 if on_cpu else 50)
-    if min(args.width, args.batch_size, args.steps) < 1:
-        parser.error("--width, --batch-size and --steps must be at least 1")
-    if args.precision == "auto":
-        args.precision = environment.mixed_precision_policy()
-    return args
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    keras.mixed_precision.set_global_policy(args.precision)
-    x_train, y_train, _, _, title = training_data(args.steps * args.batch_size, args.data_dir,
-                                                  seed=0)
-    labels = recipe.one_hot(y_train, 10)
-    mean, variance = resnet.channel_statistics(x_train)
-    host_augment = keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=0),
-        keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=0)])
-    ways = {
-        "arrays, no augmentation": (False, None),
-        "arrays, augmentation in the model (accelerator)": (True, None),
-        "input pipeline, no augmentation": (False, keras.layers.Identity()),
-        "input pipeline, augmentation on the host CPU": (False, host_augment),
-    }
-    pipeline_kind = "tf.data" if environment.tensorflow_installed() else "Keras PyDataset"
-    for key, value in {**machine(), "data": title, "input pipeline": pipeline_kind,
-                       "precision": args.precision, "width": args.width,
-                       "batch size": args.batch_size, "timed steps": args.steps}.items():
-        print(f"{key:>16}: {value}")
-    rates = {}
-    for name, (augment_in_model, host) in ways.items():
-        model = resnet.resnet9(mean, variance, width=args.width, augment=augment_in_model,
-                               image_shape=x_train.shape[1:], seed=0)
-        recipe.Recipe(batch_size=args.batch_size).compile(model, args.steps)
-        _, rates[name] = speed.images_per_second(model, x_train, labels,
-                                                 batch_size=args.batch_size, steps=args.steps,
-                                                 host_augment=host)
-    reference = rates["arrays, augmentation in the model (accelerator)"]
-    print(f"\n{'way of feeding the model':<50} {'images/s':>10} {'vs in-model':>12}")
-    for name, rate in rates.items():
-        print(f"{name:<50} {rate:>10,.0f} {rate / reference:>11.2f}x")
-    return 0
-
+from course.bench.input_pipeline import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,13 @@
-"""Shared plumbing for the CNN image-classification course.
+"""What the course's notebooks import to learn with.
+
+The top level is what every lesson uses (data, pipeline, models, training, plots, evaluation,
+the results log, notices, the ladder, the environment, self-checks); later lessons have a
+subpackage each (`modern` for 08, `transfer` for 09, `diagnostics` for 10, `deploy` for 09 and
+11). The course's own tooling is the separate `course` package, which this one never imports.
 
 Importing the package sets TensorFlow's C++ log level (unless the user already chose one), so
-that students do not see pages of start-up noise. It must therefore be imported before
-TensorFlow or Keras.
+that students do not see pages of start-up noise: the one place the course sets it, besides
+each notebook's first line, which runs before Keras loads.
 """
 
 import os

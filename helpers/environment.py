@@ -15,8 +15,8 @@ from types import ModuleType
 
 import keras
 
+from helpers._internal.native_stderr import native_stderr_to
 from helpers.data import check_seed
-from helpers.streams import native_stderr_to
 
 MIN_KERAS_MAJOR = 3
 
@@ -107,8 +107,8 @@ def mixed_precision_policy() -> str:
 
 
 def quiet_logs() -> None:
-    """Silence the backend's info chatter and Python warnings students cannot act on."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Silence the backend's info chatter and Python warnings students cannot act on.
+    (TensorFlow's C++ log level is set earlier, when the package is imported.)"""
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from helpers.results import ResultsLog, headline
+from helpers.results_log import ResultsLog, headline
 
 REFERENCE_FILE = Path(__file__).with_name("reference_results.csv")
 PROVENANCE = ["device", "backend", "dataset", "date", "command"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -152,10 +151,3 @@ def classification_report_table(
     table["support"] = table["support"].astype(int)
     return table.round(3)
 
-
-def save_figure(fig: Figure, output_dir: str | Path, name: str) -> Path:
-    """Save a figure as PNG in the notebook's output folder (for the report and the lesson)."""
-    path = Path(output_dir) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path

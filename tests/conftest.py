@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from helpers import data, sources
+from helpers import data
+from helpers.data import sources
 
 
 @pytest.fixture(scope="session")

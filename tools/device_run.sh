@@ -36,7 +36,7 @@ case "${1:-}" in
     shift
     python3 benchmarks/input_pipeline.py "$@" 2>&1 | tee "$out/input_pipeline.txt" ;;
   notebook)
-    python3 -m helpers.cli run --profile full --only "$2" --output "$out/course" 2>&1 \
+    python3 -m course.cli run --profile full --only "$2" --output "$out/course" 2>&1 \
       | tee "$out/notebook_$2.txt"
     tar -czf "$out/course_$2.tar.gz" -C "$out" course && rm -rf "$out/course" ;;
   *)

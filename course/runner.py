@@ -1,0 +1,354 @@
+"""Executing the notebook series with papermill, one profile of parameters for all."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import papermill
+
+from helpers._internal.native_stderr import native_stderr_to
+from helpers.results_log import RESULTS_FILE
+
+# What each profile injects into every notebook's `parameters` cell. `full` injects nothing:
+# a notebook's own defaults are the full lesson.
+PROFILES: dict[str, dict[str, object]] = {
+    # DATASET: a notebook whose lesson uses a dataset with no offline copy (Fashion-MNIST)
+    # runs on CIFAR-10, which CI has locally.
+    # RUN_SOLUTIONS: the exercise solutions that train models run too, so they are checked.
+    # TUNER_TRIALS: two KerasTuner trials show the search works; five only cost minutes.
+    # EVAL_SIZE: 1,000 validation and test images each instead of 10,000.
+    # 08: ResNet-9 at an eighth of its width, plain and residual networks of 8 and 14 layers
+    # instead of 20 and 56, one epoch or two timed steps per run.
+    # 09: no download attempt (CI has no network), a source backbone an eighth as wide
+    # trained for one epoch, two input sizes, two label counts.
+    # 10: 300 validation images in the t-SNE map. 11: the model trained when 09's is missing,
+    # one epoch.
+    "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10",
+              "RUN_SOLUTIONS": True, "TUNER_TRIALS": 2, "EVAL_SIZE": 1000,
+              "RESNET9_WIDTH": 8, "SHALLOW_DEPTH": 8, "DEEP_DEPTH": 14, "DEPTH_EPOCHS": 1,
+              "ABLATION_EPOCHS": 1, "SPEED_STEPS": 2,
+              "WEIGHTS": "offline", "BACKBONE_WIDTH": 8, "SOURCE_EPOCHS": 1,
+              "FINE_TUNE_EPOCHS": 1, "INPUT_SIZES": [32, 48], "LABELS_PER_CLASS": [10, None],
+              "TSNE_SIZE": 300, "FALLBACK_EPOCHS": 1},
+    "full": {},
+}
+KERNEL = "python3"
+# What each kernel runs before a notebook's first cell: figures inline, titles as alt text.
+KERNEL_STARTUP = "import course.figure_alt; course.figure_alt.prepare_kernel()"
+# Run in a child process by gpu_available: prints how many accelerators the backend sees.
+ACCELERATOR_PROBE = "from helpers.environment import accelerators; print(len(accelerators()))"
+# How a notebook's execution ended: "interrupted" by Ctrl-C, "not run" after an interruption.
+STATUSES = ("ok", "failed", "interrupted", "not run")
+# Parameters the course reads as counts: a positive int (or None where the default is None).
+POSITIVE_INT_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "EVAL_SIZE", "TRIALS",
+                           "TUNER_TRIALS", "RESNET9_WIDTH", "DEPTH_EPOCHS", "ABLATION_EPOCHS",
+                           "SPEED_STEPS", "SOURCE_EPOCHS", "FINE_TUNE_EPOCHS",
+                           "BACKBONE_WIDTH", "TSNE_SIZE", "FALLBACK_EPOCHS")
+# Present in an output folder while a run writes into it.
+LOCK_FILE = ".course-run.lock"
+
+
+@dataclass(frozen=True)
+class NotebookOutcome:
+    """How one notebook's execution ended, and in which run (see `run_label`)."""
+
+    notebook: str
+    status: str  # one of STATUSES
+    seconds: float
+    output_dir: Path
+    error: str = ""
+    run: str = ""
+
+
+class OutputFolderError(ValueError):
+    """An --output folder the run must not write into."""
+
+
+def gpu_available() -> bool:
+    """Whether the Keras backend sees a GPU, asked in a child process whose output is kept:
+    importing TensorFlow prints CUDA start-up errors ("failed call to cuInit") on a machine
+    without a GPU, which a newcomer reads as a failure of the run."""
+    result = subprocess.run([sys.executable, "-c", ACCELERATOR_PROBE], capture_output=True,
+                            text=True)
+    lines = result.stdout.split()
+    return result.returncode == 0 and bool(lines) and lines[-1].isdigit() and int(lines[-1]) > 0
+
+
+def default_profile() -> str:
+    """`full` where a GPU can train the real lessons in minutes, `smoke` on a CPU."""
+    return "full" if gpu_available() else "smoke"
+
+
+def discover_notebooks(notebooks_dir: Path, only: Sequence[str] | None = None) -> list[Path]:
+    """The series' notebooks (`NN_topic.ipynb`) in order, optionally only those numbered in
+    `only` (e.g. ["00", "02"])."""
+    folder = Path(notebooks_dir).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"there is no folder {folder}")
+    found = sorted(path for path in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"no notebooks named NN_topic.ipynb in {folder}")
+    if not only:
+        return found
+    numbers = {path.name[:2]: path for path in found}
+    unknown = [number for number in only if number not in numbers]
+    if unknown:
+        raise ValueError(f"no notebook numbered {', '.join(unknown)}; "
+                         f"available: {', '.join(numbers)}")
+    return [numbers[number] for number in sorted(set(only))]
+
+
+def notebook_parameters(profile: str, output_dir: Path, notebook: Path,
+                        overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+    """The parameters injected into one notebook: those of the profile, then the `overrides`
+    (e.g. an instructor's SEED), that the notebook declares, and its own output folder."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    declared = papermill.inspect_notebook(str(notebook))
+    wanted = {**PROFILES[profile], **(overrides or {})}
+    injected = {name: value for name, value in wanted.items() if name in declared}
+    return {**injected, "OUTPUT_DIR": str(notebook_output_dir(output_dir, notebook))}
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """`NAME=VALUE` from the command line: VALUE as a Python literal (3, 0.5, None, "x"),
+    or as a plain string when it is not one (cifar10)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise ValueError(f"--set expects NAME=VALUE, such as EPOCHS=5; got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
+
+
+def _expected_value(name: str, default: object) -> tuple[str, type | tuple[type, ...]]:
+    """What a parameter accepts, judged by its name and its default: (in words, types)."""
+    if name in POSITIVE_INT_PARAMETERS:
+        return ("a positive int or None", (int, type(None))) if default is None \
+            else ("a positive int", int)
+    if isinstance(default, bool):
+        return "True or False", bool
+    if isinstance(default, float):
+        return "a number", (int, float)
+    if isinstance(default, int):
+        return "an int", int
+    if isinstance(default, str):
+        return "a string", str
+    return "anything", object  # None or an expression: the notebook gives no type
+
+
+def _default_value(text: str) -> object:
+    """A parameter's default (papermill gives its source text), or None for an expression."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _accepts(name: str, value: object, expected: type | tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and expected is not bool and expected is not object:
+        return False  # True is an int to Python, not to a parameter such as EPOCHS
+    if not isinstance(value, expected):
+        return False
+    return not (name in POSITIVE_INT_PARAMETERS and isinstance(value, int) and value <= 0)
+
+
+def check_overrides(notebooks: Sequence[Path], overrides: Mapping[str, object]) -> None:
+    """Refuse, before anything runs, a --set value that a notebook declaring the name could not
+    use: its type must match the default's (an int stays an int), and counts must be positive."""
+    for path in notebooks:
+        declared = papermill.inspect_notebook(str(path))
+        for name, value in overrides.items():
+            if name not in declared:
+                continue
+            text = declared[name]["default"]
+            words, expected = _expected_value(name, _default_value(text))
+            if not _accepts(name, value, expected):
+                raise ValueError(f"--set {name}={value!r}: {name} must be {words} "
+                                 f"({path.stem} has {name} = {text})")
+
+
+def undeclared_overrides(notebooks: Sequence[Path], overrides: Mapping[str, object]) -> list[str]:
+    """Override names that no notebook of `notebooks` declares: most likely a typo."""
+    declared = set().union(*(papermill.inspect_notebook(str(path)) for path in notebooks))
+    return sorted(set(overrides) - declared)
+
+
+def run_label(profile: str, overrides: Mapping[str, object], started: datetime) -> str:
+    """How the report names a run: its start time, profile and --set values."""
+    settings = "".join(f", {name}={value!r}" for name, value in overrides.items())
+    return f"{started:%Y-%m-%d %H:%M:%S}, {profile}{settings}"
+
+
+def _holds_a_course_run(folder: Path) -> bool:
+    """Whether `folder` has what `course run` writes: its lock, a kernel log, its results.csv
+    (whose rows a later run keeps, so it must be the course's)."""
+    results = folder / "results.csv"
+    if results.is_file():
+        with results.open() as table:
+            return table.readline().startswith("notebook,status,")
+    return (folder / LOCK_FILE).exists() or any(folder.glob("[0-9][0-9]_*.stderr.log"))
+
+
+def check_output_path(output_dir: Path, notebooks_dir: Path) -> None:
+    """Refuse an --output that is a file, a broken link, or the notebooks folder itself (the
+    copies would overwrite the notebooks)."""
+    if output_dir.is_symlink() and not output_dir.exists():
+        raise OutputFolderError(f"--output {output_dir} is a broken link to "
+                                f"{os.readlink(output_dir)}; name a folder")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputFolderError(f"--output {output_dir} is a file; name a folder (it is "
+                                "created if missing)")
+    if output_dir.exists() and output_dir.resolve() == Path(notebooks_dir).resolve():
+        raise OutputFolderError(f"--output {output_dir} is the notebooks folder: the copies "
+                                "would overwrite the notebooks; choose another folder")
+
+
+def _check_no_other_files(output_dir: Path) -> None:
+    """Refuse a folder of other files: a run overwrites its report and executed copies, so it
+    writes only into a new or empty folder, or where a course run wrote before."""
+    entries = sorted(entry.name for entry in output_dir.iterdir()) if output_dir.exists() else []
+    if entries and not _holds_a_course_run(output_dir):
+        raise OutputFolderError(
+            f"--output {output_dir} holds files no course run wrote ({', '.join(entries[:3])}"
+            f"{', ...' if len(entries) > 3 else ''}); choose a new or empty folder")
+
+
+@contextlib.contextmanager
+def claim_output(output_dir: Path, notebooks_dir: Path, run: str) -> Iterator[None]:
+    """Hold `output_dir` for one run: check it, create it, and keep a lock file in it while the
+    run lasts, so that a second run into it is refused, not mixed with this one."""
+    check_output_path(output_dir, notebooks_dir)
+    _check_no_other_files(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lock = output_dir / LOCK_FILE
+    try:
+        with lock.open("x") as handle:
+            handle.write(f"process {os.getpid()}, run {run}\n")
+    except FileExistsError:
+        raise OutputFolderError(
+            f"--output {output_dir} is in use by another course run ({lock.read_text().strip()})."
+            f" Wait for it to end, or choose another folder; if that run no longer exists (it "
+            f"was killed), delete {lock}.") from None
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def notebook_output_dir(output_dir: Path, notebook: Path) -> Path:
+    """Where a notebook of the series writes its results: a folder named after it."""
+    return (output_dir / notebook.stem).resolve()
+
+
+def prepare_series(notebooks: Sequence[Path], profile: str, output_dir: Path,
+                   overrides: Mapping[str, object] | None = None) -> list[Path]:
+    """Copies of the notebooks with the profile's parameters injected and nothing executed
+    (papermill's prepare-only mode), for nbval to run."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    prepared = []
+    for notebook in notebooks:
+        target = output_dir / notebook.name
+        papermill.execute_notebook(
+            str(notebook), str(target), kernel_name=KERNEL, prepare_only=True,
+            parameters=notebook_parameters(profile, output_dir, notebook, overrides),
+            progress_bar=False)
+        prepared.append(target)
+    return prepared
+
+
+def _mark_interrupted(executed: Path) -> None:
+    """Make papermill's record in an executed copy true after Ctrl-C: papermill marks every cell
+    "completed" when execution stops for any reason. The cell that was running becomes failed,
+    with a KeyboardInterrupt output a reader sees; the cells after it stay pending."""
+    try:
+        notebook = nbformat.read(executed, as_version=4)
+    except (OSError, ValueError):
+        return  # not written yet, or cut off mid-write: there is no record to correct
+    records = [cell.metadata.get("papermill", {}) for cell in notebook.cells]
+    started = [index for index, record in enumerate(records) if record.get("start_time")]
+    for record in records[started[-1] + 1 if started else 0:]:
+        record.update(status="pending", end_time=None, duration=None)
+    if started:
+        stopped = notebook.cells[started[-1]]
+        records[started[-1]].update(status="failed", exception=True)
+        if stopped.cell_type == "code" and not any(output.output_type == "error"
+                                                   for output in stopped.outputs):
+            stopped.outputs.append(nbformat.v4.new_output(
+                "error", ename="KeyboardInterrupt", traceback=[],
+                evalue="course run was interrupted here (Ctrl-C); the cells below did not run"))
+    notebook.metadata.setdefault("papermill", {})["exception"] = True
+    nbformat.write(notebook, executed)
+
+
+def _forget_earlier_run(output_dir: Path, notebook: Path) -> None:
+    """Remove what an earlier run into `output_dir` left of this notebook's record (its
+    executed copy and results.json), so none of it passes for this run's."""
+    (output_dir / notebook.name).unlink(missing_ok=True)
+    (notebook_output_dir(output_dir, notebook) / RESULTS_FILE).unlink(missing_ok=True)
+
+
+def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: int,
+                 overrides: Mapping[str, object] | None = None) -> NotebookOutcome:
+    """Execute one notebook into `output_dir`; a failure is caught and described, not raised.
+    The kernel's stderr goes to `NN_topic.stderr.log` beside the executed copy. Ctrl-C is
+    raised on, once the executed copy says where it stopped."""
+    start = time.perf_counter()
+    _forget_earlier_run(output_dir, notebook)
+    try:
+        parameters = notebook_parameters(profile, output_dir, notebook, overrides)
+        with native_stderr_to(output_dir / f"{notebook.stem}.stderr.log"):
+            papermill.execute_notebook(
+                str(notebook), str(output_dir / notebook.name), parameters=parameters,
+                kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
+                progress_bar=False,
+                extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"])
+        status, error = "ok", ""
+    except KeyboardInterrupt:
+        _mark_interrupted(output_dir / notebook.name)
+        raise
+    except papermill.PapermillExecutionError as err:
+        status, error = "failed", f"cell {err.exec_count}: {err.ename}: {err.evalue}"
+    except Exception as err:  # a dead kernel, a timeout or a malformed notebook
+        status, error = "failed", f"{type(err).__name__}: {err}"
+    return NotebookOutcome(notebook.stem, status, time.perf_counter() - start,
+                           notebook_output_dir(output_dir, notebook), error)
+
+
+def run_series(notebooks: Sequence[Path], profile: str, output_dir: Path, cell_timeout: int,
+               overrides: Mapping[str, object] | None = None) -> list[NotebookOutcome]:
+    """Execute every notebook in turn, printing progress, and keep going past failures. Ctrl-C
+    stops the series: that notebook is "interrupted", the ones after it "not run"."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for index, notebook in enumerate(notebooks, start=1):
+        print(f"[{index}/{len(notebooks)}] {notebook.stem} ...", end=" ", flush=True)
+        start = time.perf_counter()
+        try:
+            outcome = run_notebook(notebook, profile, output_dir, cell_timeout, overrides)
+        except KeyboardInterrupt:
+            outcome = NotebookOutcome(notebook.stem, "interrupted", time.perf_counter() - start,
+                                      notebook_output_dir(output_dir, notebook),
+                                      "interrupted by Ctrl-C")
+        print(f"{outcome.status} ({outcome.seconds:.1f} s)"
+              + (f"\n      {outcome.error}" if outcome.error else ""), flush=True)
+        outcomes.append(outcome)
+        if outcome.status == "interrupted":
+            rest = notebooks[index:]
+            if rest:
+                print(f"not run: {', '.join(path.stem for path in rest)}", flush=True)
+            return outcomes + [NotebookOutcome(path.stem, "not run", 0.0,
+                                               notebook_output_dir(output_dir, path))
+                               for path in rest]
+    return outcomes

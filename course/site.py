@@ -1,0 +1,318 @@
+"""The course as a static website: the lessons, one `course run`'s executed notebooks and its
+report, staged as MkDocs pages and built by Material for MkDocs with mkdocs-jupyter.
+
+Material for MkDocs builds offline from Python packages alone; Jupyter Book 2 (MyST) fetches its
+theme from the network on every fresh build, which a classroom or CI machine may not have."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import yaml
+
+from course.runner import discover_notebooks, notebook_output_dir
+from course.series_report import earlier_outcomes
+from helpers.results_log import headline, read_results
+
+SOURCES = Path("site")  # mkdocs.yml, home.md, instructors.md, timings.csv, assets/
+MARKER = ".course-site"  # in every built site: a folder holding it may be rebuilt
+COURSE_MAP_SLOT = "<!-- course map -->"
+TIMES_SLOT = "<!-- notebook times -->"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+LOCAL_BADGE = "../assets/colab-badge.svg"  # from a notebook page, notebooks/NN_topic.html
+README_ROW = re.compile(r"^\| (\d\d) \| \[[^\]]+\]\(notebooks/[^)]+\) \| \[reading\]\("
+                        r"lessons/[^)]+\) \| (.+) \|$", re.MULTILINE)
+NOT_MEASURED = "not measured yet"
+
+
+class SiteError(ValueError):
+    """What is missing for a site, and what to do about it."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One notebook of the series with its lesson, as the site shows them."""
+
+    number: str
+    stem: str
+    title: str  # "03 · Convolution from first principles"
+    colab_url: str
+    summary: str  # README's "what you learn"
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    """Where a site was written, from which run, how many pages, in how many seconds."""
+
+    folder: Path
+    run: Path
+    pages: int
+    seconds: float
+
+
+def latest_run(runs_dir: Path) -> Path:
+    """The run folder under `runs_dir` whose report was written last."""
+    reports = sorted(Path(runs_dir).glob("*/report.md"), key=lambda path: path.stat().st_mtime)
+    if not reports:
+        raise SiteError(f"no course run in {runs_dir}/: run `make course` (or `course run`) "
+                        "first, or name a run's folder with --run FOLDER")
+    return reports[-1].parent
+
+
+def executed_copies(run_dir: Path, notebooks: Sequence[Path]) -> dict[str, Path]:
+    """The run's executed copy of each notebook it executed, refusing copies that were only
+    prepared (`course prepare` writes into the same folders, with no outputs)."""
+    if not (run_dir / "report.md").is_file():
+        raise SiteError(f"{run_dir} holds no report.md: name the folder a `course run` wrote")
+    copies = {path.stem: run_dir / path.name for path in notebooks
+              if (run_dir / path.name).is_file()}
+    unexecuted = [path.name for path in copies.values()
+                  if not any(cell.get("outputs") for cell in nbformat.read(path, 4).cells
+                             if cell.cell_type == "code")]
+    if unexecuted:
+        raise SiteError(f"{', '.join(unexecuted)} in {run_dir} were prepared, not executed "
+                        "(course prepare writes such copies): run `course run` into that folder")
+    if not copies:
+        raise SiteError(f"{run_dir} holds no executed notebook: run `course run` into it")
+    return copies
+
+
+def readme_summaries(readme: str) -> dict[str, str]:
+    """README's "what you learn" for each notebook number."""
+    return {number: text.strip() for number, text in README_ROW.findall(readme)}
+
+
+def chapter_of(notebook: Path, summaries: dict[str, str]) -> Chapter:
+    """A notebook's title and Colab link, from its opening cell, with its summary."""
+    opening = "".join(nbformat.read(notebook, 4).cells[0].source)
+    title = re.search(r"^# (.+)$", opening, re.MULTILINE)
+    colab = re.search(r'href="(https://colab\.research\.google\.com/[^"]+)"', opening)
+    if not (title and colab):
+        raise SiteError(f"{notebook} does not open with a title and an Open in Colab link")
+    return Chapter(notebook.name[:2], notebook.stem, title.group(1).strip(), colab.group(1),
+                   summaries.get(notebook.name[:2], ""))
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(YAML front matter, body) of a Markdown page."""
+    match = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
+    if not match:
+        return {}, text
+    return yaml.safe_load(match.group(1)) or {}, text[match.end():]
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"    - {item}" for item in items)
+
+
+def lesson_page(lesson: Path, chapter: Chapter, *, executed: bool) -> str:
+    """A lesson for the site: its questions and objectives first, with links to its notebook
+    (its page when the run executed it), and its key points last, as Software Carpentry lays
+    out a lesson."""
+    meta, body = split_front_matter(lesson.read_text())
+    notebook = (f"[{chapter.title}](../notebooks/{chapter.stem}.ipynb), or "
+                f"[open it in Colab]({chapter.colab_url})" if executed else
+                f"[{chapter.title}]({chapter.colab_url}) in Colab (the run this site shows did "
+                "not execute it)")
+    opening = [
+        "---", yaml.safe_dump({"title": chapter.title}, allow_unicode=True).strip(), "---", "",
+        f'!!! abstract "Lesson {chapter.number}: planned {meta.get("teaching", "?")} minutes '
+        f'of teaching, {meta.get("exercises", "?")} of exercises"',
+        f"    The notebook: {notebook}.", "",
+        "    **Questions**", "", _bullets(meta.get("questions", [])), "",
+        "    **Objectives**", "", _bullets(meta.get("objectives", [])), "",
+    ]
+    closing = ["", "## Key points", "", *(f"- {point}" for point in meta.get("keypoints", []))]
+    return "\n".join(opening) + body + "\n".join(closing) + "\n"
+
+
+def _figure_html(output: nbformat.NotebookNode) -> str:
+    alt = output.metadata["image/png"]["alt"].replace("&", "&amp;").replace('"', "&quot;")
+    return f'<img src="data:image/png;base64,{output.data["image/png"].strip()}" alt="{alt}">'
+
+
+def notebook_page(executed: Path) -> nbformat.NotebookNode:
+    """An executed copy for the site: the Colab badge from the site itself (no request leaves
+    it), and each figure with its title as alt text (see course.figure_alt)."""
+    notebook = nbformat.read(executed, 4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(COLAB_BADGE, LOCAL_BADGE)
+            continue
+        for output in cell.get("outputs", []):
+            alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+            if output.get("output_type") in ("display_data", "execute_result") and alt:
+                output.data = {"text/html": _figure_html(output)}
+    return notebook
+
+
+def read_timings(path: Path) -> pd.DataFrame:
+    """Measured minutes per notebook, the latest row per notebook and kind (gpu or cpu)."""
+    table = pd.read_csv(path, dtype={"notebook": str})
+    unknown = set(table["kind"]) - {"gpu", "cpu"}
+    if unknown:
+        raise SiteError(f"{path}: kind must be gpu or cpu, not {', '.join(sorted(unknown))}")
+    table["minutes"] = table["seconds"] / 60
+    return table.sort_values("date").groupby(["notebook", "kind"]).tail(1)
+
+
+def _minutes(timings: pd.DataFrame, stem: str, kind: str) -> str:
+    rows = timings[(timings["notebook"] == stem) & (timings["kind"] == kind)]
+    return f"{rows['minutes'].iloc[0]:.1f}" if len(rows) else "—"
+
+
+def _measured_on(timings: pd.DataFrame, kind: str) -> str:
+    """Where the minutes of one kind were measured, in words."""
+    rows = timings[timings["kind"] == kind]
+    if rows.empty:
+        return NOT_MEASURED
+    return "; ".join(sorted({f"{row.profile} profile, {row.device}, {row.backend}"
+                             for row in rows.itertuples()}))
+
+
+def _accuracy(run_dir: Path, stem: str, status: str) -> str:
+    results = read_results(notebook_output_dir(run_dir, Path(f"{stem}.ipynb"))) or {}
+    best = headline(results) if results.get("models") else None
+    if best and best.get("test_accuracy") is not None:
+        return f"{best['test_accuracy']:.1%}"
+    return status if status != "ok" else "—"
+
+
+def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame,
+               statuses: dict[str, str]) -> str:
+    """The home page's table: each notebook, its lesson, what it teaches, the test accuracy
+    this run reached, and measured minutes on a GPU and on a CPU."""
+    lines = ["| # | Notebook | Lesson | What you learn | Test accuracy (this run) | "
+             "GPU minutes | CPU minutes |", "|---|---|---|---|---|---|---|"]
+    for chapter in chapters:
+        status = statuses.get(chapter.stem, "not run")
+        notebook = (f"[{chapter.title.split(' · ', 1)[-1]}](notebooks/{chapter.stem}.ipynb)"
+                    if status != "not run" else chapter.title.split(" · ", 1)[-1])
+        lines.append(f"| {chapter.number} | {notebook} | [reading](lessons/{chapter.stem}.md) "
+                     f"| {chapter.summary} | {_accuracy(run_dir, chapter.stem, status)} | "
+                     f"{_minutes(timings, chapter.stem, 'gpu')} | "
+                     f"{_minutes(timings, chapter.stem, 'cpu')} |")
+    lines += ["", f"GPU minutes: {_measured_on(timings, 'gpu')}. CPU minutes: "
+              f"{_measured_on(timings, 'cpu')}. The [instructors' page](instructors.md) gives "
+              "each measurement's source; a dash means none yet."]
+    return "\n".join(lines)
+
+
+def times_table(timings: pd.DataFrame, chapters: Sequence[Chapter]) -> str:
+    """The instructors' table of measured minutes, each with its device and source."""
+    lines = ["| Notebook | Minutes on a GPU | Minutes on a CPU | Measured on | Source |",
+             "|---|---|---|---|---|"]
+    for chapter in chapters:
+        rows = timings[timings["notebook"] == chapter.stem]
+        measured = "; ".join(f"{row.kind.upper()}: {row.device}, {row.profile} profile, "
+                             f"{row.backend}, {row.date}" for row in rows.itertuples())
+        sources = "; ".join(sorted(set(rows["source"])))
+        lines.append(f"| {chapter.title} | {_minutes(timings, chapter.stem, 'gpu')} | "
+                     f"{_minutes(timings, chapter.stem, 'cpu')} | {measured or NOT_MEASURED} "
+                     f"| {sources} |")
+    return "\n".join(lines)
+
+
+def _run_sentence(runs: Sequence[str]) -> str:
+    return (f"The notebooks and accuracies on this site come from one `course run` "
+            f"({'; '.join(sorted(set(runs)))}); the [series report](report.md) has every model "
+            "it trained. A smoke run trains on a small subset for one epoch: its accuracies "
+            "only show that everything runs.")
+
+
+def _copy_mathjax(target: Path) -> None:
+    """MathJax 2 from jupyter-server-mathjax, so the notebooks' formulas render offline;
+    HTML-CSS output with its STIX web fonts (the package ships no TeX fonts)."""
+    source = resources.files("jupyter_server_mathjax") / "static"
+    with resources.as_file(source) as folder:
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("a11y", "SVG"))
+    (target / "config" / "local").mkdir(exist_ok=True)
+    (target / "config" / "local" / "course.js").write_text(
+        'MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", '
+        'imageFont: null, styles: {"@font-face": {"font-family": "MathJax_Blank", '
+        'src: "local(\'MathJax_Blank\')"}}}, menuSettings: {zoom: "None"}});\n'
+        'MathJax.Ajax.loadComplete("[MathJax]/config/local/course.js");\n')
+
+
+def stage(run_dir: Path, docs: Path, *, root: Path) -> list[dict]:
+    """Write the site's Markdown and notebook pages into `docs`; return the navigation."""
+    notebooks = discover_notebooks(root / "notebooks")
+    copies = executed_copies(run_dir, notebooks)
+    outcomes = earlier_outcomes(run_dir)
+    if not outcomes:
+        raise SiteError(f"{run_dir} holds no results.csv: name the folder a `course run` wrote")
+    summaries = readme_summaries((root / "README.md").read_text())
+    chapters = [chapter_of(path, summaries) for path in notebooks]
+    timings = read_timings(root / SOURCES / "timings.csv")
+    (docs / "lessons").mkdir(parents=True)
+    (docs / "notebooks").mkdir()
+    for chapter in chapters:
+        lesson = root / "lessons" / f"{chapter.stem}.md"
+        (docs / "lessons" / lesson.name).write_text(
+            lesson_page(lesson, chapter, executed=chapter.stem in copies))
+        if chapter.stem in copies:
+            nbformat.write(notebook_page(copies[chapter.stem]),
+                           docs / "notebooks" / f"{chapter.stem}.ipynb")
+    home = (root / SOURCES / "home.md").read_text().replace(
+        COURSE_MAP_SLOT, _run_sentence([outcome.run for outcome in outcomes]) + "\n\n"
+        + course_map(chapters, run_dir, timings,
+                     {outcome.notebook: outcome.status for outcome in outcomes}))
+    (docs / "index.md").write_text(home)
+    (docs / "instructors.md").write_text((root / SOURCES / "instructors.md").read_text()
+                                         .replace(TIMES_SLOT, times_table(timings, chapters)))
+    shutil.copy(run_dir / "report.md", docs / "report.md")
+    shutil.copy(run_dir / "accuracy.png", docs / "accuracy.png")
+    shutil.copytree(root / SOURCES / "assets", docs / "assets")
+    _copy_mathjax(docs / "assets" / "mathjax")
+    nav = [{"Home": "index.md"},
+           {"Lessons": [{chapter.title: f"lessons/{chapter.stem}.md"} for chapter in chapters]},
+           {"Notebooks": [{chapter.title: f"notebooks/{chapter.stem}.ipynb"}
+                          for chapter in chapters if chapter.stem in copies]},
+           {"Series report": "report.md"}, {"For instructors": "instructors.md"}]
+    return nav
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuse to build into a folder of other files: MkDocs empties the folder it builds into."""
+    if output.exists() and not output.is_dir():
+        raise SiteError(f"--output {output} is a file; name a folder")
+    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).exists():
+        raise SiteError(f"--output {output} holds files that no `course site` wrote, which "
+                        "building would delete; choose a new or empty folder")
+
+
+def build_site(run_dir: Path, output: Path, *, root: Path = Path(".")) -> BuiltSite:
+    """Stage the pages of `run_dir` and build the site into `output` (strict: a broken link or
+    a missing page stops the build)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    start = time.perf_counter()
+    root, output = root.resolve(), output.resolve()
+    check_output_folder(output)
+    with tempfile.TemporaryDirectory(prefix="course-site-") as staging:
+        docs = Path(staging) / "docs"
+        nav = stage(run_dir.resolve(), docs, root=root)
+        config_file = Path(staging) / "mkdocs.yml"
+        config_file.write_text(yaml.safe_dump(
+            {"INHERIT": str(root / SOURCES / "mkdocs.yml"), "docs_dir": str(docs),
+             "site_dir": str(output), "nav": nav,
+             "hooks": [str(Path(__file__).with_name("site_hooks.py"))]},
+            allow_unicode=True, sort_keys=False))
+        try:
+            build(load_config(config_file=str(config_file), strict=True))
+        except Abort as err:
+            raise SiteError(f"MkDocs stopped: {err} (its warnings are printed above)") from None
+    (output / MARKER).write_text(f"built by course site from {run_dir}\n")
+    pages = len(list(output.rglob("*.html"))) - (output / "404.html").exists()
+    return BuiltSite(output, run_dir, pages, time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""Plumbing that lessons use but are not about."""

@@ -1,0 +1,154 @@
+"""ResNet-9, its on-device augmentation, the training recipe and the speed measurements
+(helpers.modern.augment, resnet, recipe, speed, distributed's neighbours), on tiny data."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from helpers.modern import augment, recipe, resnet, speed
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+
+
+def windows_of(padded: np.ndarray, shifted: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Every (row, column) offset at which `shifted` is a window of `padded`."""
+    span = padded.shape[0] - size + 1
+    return [(i, j) for i in range(span) for j in range(span)
+            if np.array_equal(padded[i:i + size, j:j + size], shifted)]
+
+
+def test_pad_crop_shifts_each_image_by_its_own_offset(images):
+    layer = augment.RandomPadCrop(4, seed=3)
+    shifted = keras.ops.convert_to_numpy(layer(images.astype("float32"), training=True))
+    padded = np.pad(images, [(0, 0), (4, 4), (4, 4), (0, 0)], mode="reflect")
+    offsets = [windows_of(padded[k], shifted[k], 32) for k in range(len(images))]
+    assert all(offsets), "every output is a 32x32 window of its mirrored-padded image"
+    assert len({tuple(found) for found in offsets}) > 10, "offsets differ from image to image"
+
+
+def test_pad_crop_is_the_identity_outside_training(images):
+    layer = augment.RandomPadCrop(4)
+    assert np.array_equal(keras.ops.convert_to_numpy(layer(images.astype("float32"))), images)
+
+
+@pytest.mark.parametrize("padding", [0, -1, 2.5, True])
+def test_pad_crop_refuses_a_bad_padding(padding):
+    with pytest.raises(ValueError, match="padding must be a positive int"):
+        augment.RandomPadCrop(padding)
+
+
+def test_resnet9_keeps_xla_where_keras_translation_switches_it_off(images):
+    model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
+    recipe.Recipe().compile(model, steps_per_epoch=4, jit_compile=True)
+    assert model.jit_compile is True
+    translated = keras.Sequential([keras.Input((32, 32, 3)),
+                                   keras.layers.RandomTranslation(0.1, 0.1),
+                                   keras.layers.Flatten(), keras.layers.Dense(10)])
+    with pytest.warns(UserWarning, match="jit_compile"):
+        translated.compile("sgd", "mse", jit_compile=True)
+    assert translated.jit_compile is False
+
+
+def test_resnet9_shape_parameters_and_saving(images, tmp_path):
+    mean, variance = resnet.channel_statistics(images)
+    model = resnet.resnet9(mean, variance, seed=0)
+    # Page's ResNet-9 at width 64: 6,568,640 convolution and dense weights and 4,480 BatchNorm
+    # scales and shifts are trained; BatchNorm's 4,480 moving statistics are counted too.
+    assert sum(keras.ops.size(w) for w in model.trainable_weights) == 6_568_640 + 4_480
+    assert model.count_params() == 6_568_640 + 2 * 4_480
+    small = resnet.resnet9(mean, variance, width=4, seed=0)
+    logits = keras.ops.convert_to_numpy(small.predict(images[:5], verbose=0))
+    assert logits.shape == (5, 10) and logits.dtype == np.float32
+    small.save(tmp_path / "resnet9.keras")
+    again = keras.models.load_model(tmp_path / "resnet9.keras")
+    np.testing.assert_allclose(again.predict(images[:5], verbose=0), logits, atol=1e-5)
+
+
+def test_resnet9_refuses_a_bad_width(images):
+    with pytest.raises(ValueError, match="width must be a positive int"):
+        resnet.resnet9(*resnet.channel_statistics(images), width=0)
+
+
+def test_channel_statistics_per_channel(images):
+    mean, variance = resnet.channel_statistics(images)
+    np.testing.assert_allclose(mean, images.reshape(-1, 3).mean(axis=0))
+    np.testing.assert_allclose(variance, images.reshape(-1, 3).var(axis=0))
+    with pytest.raises(ValueError, match="non-empty batch"):
+        resnet.channel_statistics(images[:0])
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    plan = recipe.Recipe(epochs=10, warmup_fraction=0.2, peak_learning_rate=0.4)
+    schedule = plan.learning_rate(steps_per_epoch=100)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 100, 200, 600,
+                                                                              1000)]
+    assert rates[0] == 0.0
+    assert math.isclose(rates[1], 0.2, rel_tol=1e-5)  # halfway up the linear warm-up
+    assert math.isclose(rates[2], 0.4, rel_tol=1e-5)  # the peak
+    assert math.isclose(rates[3], 0.2, rel_tol=1e-5)  # halfway down the cosine
+    assert rates[4] == pytest.approx(0.0, abs=1e-7)
+    assert recipe.Recipe(schedule="constant", peak_learning_rate=1e-3).learning_rate(5) == 1e-3
+
+
+def test_weight_decay_spares_batchnorm(images):
+    model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
+    plan = recipe.Recipe(epochs=1, batch_size=32, peak_learning_rate=0.0001, label_smoothing=0)
+    plan.compile(model, steps_per_epoch=2)
+    before = {v.path: keras.ops.convert_to_numpy(v) for v in model.trainable_weights}
+    model.fit(images, recipe.one_hot(np.arange(64) % 10, 10), batch_size=32, verbose=0)
+    optimizer = model.optimizer
+    decayed = [v.path for v in model.trainable_weights if optimizer._use_weight_decay(v)]
+    assert decayed and all("gamma" not in path and "beta" not in path for path in decayed)
+    assert any(not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v))
+               for v in model.trainable_weights)
+
+
+@pytest.mark.parametrize("change", [{"optimizer": "lamb"}, {"schedule": "step"},
+                                    {"epochs": 0}, {"batch_size": 2.0},
+                                    {"label_smoothing": 1.0}, {"peak_learning_rate": 0},
+                                    {"warmup_fraction": 1.0}])
+def test_recipe_refuses_bad_ingredients(change):
+    with pytest.raises(ValueError):
+        dataclasses.replace(recipe.Recipe(), **change)
+
+
+def test_label_smoothing_needs_one_hot_rows():
+    rows = recipe.one_hot(np.array([2, 0]), 3)
+    assert rows.dtype == np.float32 and rows.tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+def test_flip_averaging_is_the_mean_of_both_views(images):
+    model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
+    plain = recipe.predict_with_flips(model, images[:6], flips=False)
+    mirrored = recipe.predict_with_flips(model, images[:6, :, ::-1].copy(), flips=False)
+    both = recipe.predict_with_flips(model, images[:6])
+    np.testing.assert_allclose(plain.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(both, (plain + mirrored) / 2, rtol=1e-4, atol=1e-6)
+
+
+def test_epoch_clock_and_images_per_second(images):
+    model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
+    recipe.Recipe(batch_size=16).compile(model, steps_per_epoch=2)
+    labels = recipe.one_hot(np.arange(64) % 10, 10)
+    first, rate = speed.images_per_second(model, images, labels, batch_size=16, steps=2)
+    assert first > 0 and rate > 0
+    flip = keras.layers.RandomFlip("horizontal", seed=0)
+    _, piped = speed.images_per_second(model, images, labels, batch_size=16, steps=2,
+                                       host_augment=flip)
+    assert piped > 0
+    clock = speed.EpochClock()
+    model.fit(images, labels, batch_size=16, epochs=3, validation_data=(images, labels),
+              callbacks=[clock], verbose=0)
+    assert len(clock.seconds) == 3 and all(s > 0 for s in clock.seconds)
+    assert clock.training_seconds == pytest.approx(sum(clock.seconds))
+    assert clock.compile_seconds >= 0
+    with pytest.raises(ValueError, match="need 320 images"):
+        speed.images_per_second(model, images, labels, batch_size=16, steps=20)
