@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 import warnings
 from collections.abc import Sequence
@@ -28,15 +29,46 @@ class TrainingRun:
         return float(self.history[metric].iloc[-1])
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    """Adds `epoch_seconds` to each epoch's logs, so the CSV log keeps time across resumes."""
+class EpochClock(keras.callbacks.Callback):
+    """Records each epoch's training seconds (validation excluded) in `seconds`, and adds them
+    to the epoch's logs as `epoch_seconds`, so that a CSV log keeps them across resumes.
+
+    The first epoch also pays for compiling the training step; `compile_seconds` estimates
+    that as the first epoch's excess over the median of the others."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.seconds: list[float] = []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
+        self._start, self._stopped = time.perf_counter(), False
+
+    def _stop(self) -> None:
+        if not self._stopped:
+            # Backends run steps asynchronously: reading the step counter waits for the last.
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+            self.seconds.append(time.perf_counter() - self._start)
+            self._stopped = True
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if getattr(self, "_start", None) is not None:  # validation inside fit
+            self._stop()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._stop()
+        self._start = None
         if logs is not None:
-            logs["epoch_seconds"] = time.perf_counter() - self._start
+            logs["epoch_seconds"] = self.seconds[-1]
+
+    @property
+    def compile_seconds(self) -> float:
+        if len(self.seconds) < 2:
+            return float("nan")
+        return max(self.seconds[0] - statistics.median(self.seconds[1:]), 0.0)
+
+    @property
+    def training_seconds(self) -> float:
+        """All epochs' training time, compilation included."""
+        return float(sum(self.seconds))
 
 
 class StaleCheckpointError(RuntimeError):
@@ -111,7 +143,7 @@ def fit(
         # so an epoch it marks as done is always in the history too.
         callbacks=[
             *callbacks,
-            _EpochTimer(),
+            EpochClock(),
             keras.callbacks.CSVLogger(str(log_path), append=True),
             _BackupAndRestore(str(backup_dir)),
         ],

@@ -23,8 +23,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers import data, environment
-from helpers.modern import recipe, resnet, speed
+from helpers import data, environment, training
+from helpers.modern import recipe, resnet
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Full scale on an accelerator; on a CPU a narrower network, fewer images and fewer epochs,
@@ -121,7 +121,7 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
     plan.compile(model, steps_per_epoch, steps_per_execution=args.steps_per_execution,
                  jit_compile=False if args.no_xla else "auto")
     args.xla = bool(model.jit_compile)
-    clock = speed.EpochClock()
+    clock = training.EpochClock()
     model.fit(x_train, recipe.one_hot(y_train, 10), batch_size=args.batch_size,
               epochs=args.epochs, callbacks=[clock], verbose=0)
     plain = recipe.predict_with_flips(model, x_test, batch_size=1000, flips=False)

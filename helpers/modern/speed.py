@@ -3,53 +3,13 @@ first epoch's compilation, and images per second at steady state."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
 
 from helpers.pipeline import make_dataset
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Records each epoch's training seconds (validation excluded) in `seconds`.
-
-    The first epoch also pays for compiling the training step; `compile_seconds` estimates
-    that as the first epoch's excess over the median of the others."""
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start, self._stopped = time.perf_counter(), False
-
-    def _stop(self) -> None:
-        if not self._stopped:
-            # Backends run steps asynchronously: reading the step counter waits for the last.
-            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
-            self.seconds.append(time.perf_counter() - self._start)
-            self._stopped = True
-
-    def on_test_begin(self, logs: dict | None = None) -> None:
-        if getattr(self, "_start", None) is not None:  # validation inside fit
-            self._stop()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._stop()
-        self._start = None
-
-    @property
-    def compile_seconds(self) -> float:
-        if len(self.seconds) < 2:
-            return float("nan")
-        return max(self.seconds[0] - statistics.median(self.seconds[1:]), 0.0)
-
-    @property
-    def training_seconds(self) -> float:
-        """All epochs' training time, compilation included."""
-        return float(sum(self.seconds))
+from helpers.training import EpochClock
 
 
 def images_per_second(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,

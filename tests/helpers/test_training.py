@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import keras
 import numpy as np
@@ -58,6 +59,29 @@ def test_fit_records_every_epoch_and_its_time(tmp_path):
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history.columns)
     assert run.seconds > 0 and 0 <= run.final("val_accuracy") <= 1
     assert not (tmp_path / "ck").exists()  # finished: nothing left to resume from
+
+
+def test_fit_times_training_apart_from_validation(tmp_path, monkeypatch):
+    """The recorded seconds are training's alone: a clock that jumps 1,000 s while validation
+    runs (after the clock has stopped for it) leaves them unchanged."""
+    jumps = []
+
+    class JumpingClock:
+        @staticmethod
+        def perf_counter() -> float:
+            return time.perf_counter() + 1000 * len(jumps)
+
+    class SlowValidation(keras.callbacks.Callback):
+        def on_test_end(self, logs=None):
+            jumps.append(1)
+
+    monkeypatch.setattr(training, "time", JumpingClock)
+    train, val = _task()
+    run = training.fit(_model(), train, val, epochs=2, checkpoint_dir=tmp_path / "ck",
+                       callbacks=[SlowValidation()], verbose=0)
+    assert len(jumps) == 2  # validation ran after each epoch
+    assert 0 < run.seconds < 1000
+    assert run.seconds == pytest.approx(run.history["epoch_seconds"].sum())
 
 
 def test_what_a_callback_adds_to_the_logs_is_kept_in_the_history(tmp_path):
