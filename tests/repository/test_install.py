@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 # What Google Colab's runtime held when this was written; bump with Colab.
 COLAB_PREINSTALLED = {"tensorflow": "2.20.0", "keras": "3.13.2", "numpy": "2.0.2",
                       "ipykernel": "6.17.1"}
+# Run in the installed copy (not this checkout): every subpackage is in the wheel, and so are
+# the data files that travel with the code.
+INSTALLED_CHECK = """
+import importlib.resources as resources
+import course.cli  # the web app and benchmarks need extras this install has not
+import helpers.data.sources, helpers.selfcheck, helpers.modern.recipe
+import helpers.transfer.pretrained, helpers.diagnostics.calibration, helpers.deploy.uploads
+import helpers.environment as environment
+assert "site-packages" in helpers.__file__, helpers.__file__
+assert resources.files("course.serve").joinpath("index.html").is_file()
+assert resources.files("helpers").joinpath("reference_results.csv").is_file()
+print(environment.backend())
+"""
 
 
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess:
@@ -59,7 +72,6 @@ def test_installing_the_course_changes_none_of_colabs_packages(colab_like):
                if after.get(name) != version}
     assert not changed, f"installing the course changed preinstalled packages: {changed}"
     assert "keras-cnn-course" in after
-    imported = subprocess.run([str(colab_like), "-c", "import helpers.environment as e; "
-                               "print(e.backend())"], capture_output=True, text=True,
-                              cwd=colab_like.parent)
+    imported = subprocess.run([str(colab_like), "-c", INSTALLED_CHECK], capture_output=True,
+                              text=True, cwd=colab_like.parent)
     assert imported.stdout.strip() == "tensorflow", imported.stderr[-2000:]
