@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 import zipfile
@@ -69,7 +70,8 @@ def _write_cache(path: Path, raw: RawSplits) -> None:
         np.savez(partial, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
         os.replace(partial, path)
     except OSError as err:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a folder that refused the write may refuse this too
+            partial.unlink(missing_ok=True)
         reason = err.strerror or str(err)
         warnings.warn(f"could not write the decoded-array cache {path} ({reason}); the data is "
                       "loaded, but the next load decodes the archive again. Free some space, "

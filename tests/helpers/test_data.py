@@ -212,3 +212,36 @@ def test_a_failed_cache_write_leaves_no_partial_file_and_warns_once(tmp_path, mo
     assert len(messages) == 1, messages
     assert str(cache / "mnist-Keras-download.npz") in messages[0]
     assert "No space left on device" in messages[0]
+
+
+def _load_with_cache_at(cache: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """load_raw with $COURSE_CACHE_DIR at `cache`; the warnings it gave."""
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(cache))
+    raw = (np.zeros((1, 32, 32, 3), np.uint8), np.zeros(1, np.uint8)) * 2
+    monkeypatch.setattr(sources, "find_local_source", lambda spec, dirs: None)
+    monkeypatch.setattr(sources, "download_with_keras", lambda spec, dirs: raw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (x_train, *_), _ = data.load_raw("mnist")
+    assert x_train.shape == (1, 32, 32, 3)  # the arrays still come back
+    return [str(warning.message) for warning in caught]
+
+
+def test_a_cache_path_that_is_a_file_costs_only_speed(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.write_text("the user's notes")
+    messages = _load_with_cache_at(cache, monkeypatch)
+    assert len(messages) == 1 and "could not write the decoded-array cache" in messages[0]
+    assert cache.read_text() == "the user's notes"
+
+
+def test_a_read_only_cache_folder_costs_only_speed(tmp_path, monkeypatch):
+    """A read-only mount refuses the write and the clean-up after it alike (as root, chmod
+    does not make a folder read-only, so the file system's answer is stood in for)."""
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(np, "savez", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    messages = _load_with_cache_at(tmp_path / "cache", monkeypatch)
+    assert len(messages) == 1 and "Read-only file system" in messages[0]
