@@ -21,6 +21,7 @@ OUTPUT_HELP = ("output folder (default: runs/PROFILE). A run into a folder that 
                "others keep theirs, and the run column says which run wrote each row. A folder "
                "that another run is writing into, or that holds other files, is refused.")
 EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
+MAX_UPLOAD_MB = 1000
 
 
 def _positive_seconds(text: str) -> int:
@@ -36,13 +37,16 @@ def _positive_seconds(text: str) -> int:
 
 
 def _positive_megabytes(text: str) -> float:
-    """--max-upload-mb: a positive number of megabytes."""
+    """--max-upload-mb: a positive number of megabytes, up to MAX_UPLOAD_MB (inf and nan are
+    no limits a server can hold to)."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of megabytes, got {text}")
+    if not 0 < value <= MAX_UPLOAD_MB:
+        raise argparse.ArgumentTypeError(f"must be a positive number of megabytes, at most "
+                                         f"{MAX_UPLOAD_MB:,} (a 32x32 model needs little), got "
+                                         f"{text}")
     return value
 
 
@@ -169,27 +173,44 @@ def main(argv: list[str] | None = None) -> int:
     profile = args.profile or runner.default_profile()
     output = args.output or Path("runs") / profile
     if args.command == "prepare":
-        try:
-            runner.check_output_path(output, args.notebooks)
-        except runner.OutputFolderError as err:
-            return _error(str(err))
-        for path in runner.prepare_series(notebooks, profile, output, overrides):
-            print(path)
-        return 0
+        return _prepare(args, notebooks, profile, output, overrides)
     return _run(args, notebooks, profile, output, overrides)
+
+
+def _prepare(args: argparse.Namespace, notebooks: list[Path], profile: str, output: Path,
+             overrides: dict[str, object]) -> int:
+    """`course prepare`: the notebooks with the profile's parameters, not executed, written
+    into a folder it may write into (as `course run` claims one), and listed."""
+    label = f"prepare, {runner.run_label(profile, overrides, datetime.now())}"
+    try:
+        with runner.claim_output(output, args.notebooks, label):
+            prepared = runner.prepare_series(notebooks, profile, output, overrides)
+    except runner.OutputFolderError as err:
+        return _error(str(err))
+    except OSError as err:
+        return _error(f"cannot write into {output} ({err.strerror or err}): choose a folder "
+                      "you can write to")
+    for path in prepared:
+        print(path)
+    return 0
 
 
 def _run(args: argparse.Namespace, notebooks: list[Path], profile: str, output: Path,
          overrides: dict[str, object]) -> int:
-    """`course run`: execute, report, and exit 130 after Ctrl-C, 1 after a failure, else 0."""
+    """`course run`: execute, report, and exit 130 after Ctrl-C or SIGTERM, 1 after a failure,
+    else 0."""
     from course.series_report import write_report  # matplotlib and pandas only when reporting
 
     run = runner.run_label(profile, overrides, datetime.now())
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(runner.claim_output(output, args.notebooks, run))
-        except (runner.OutputFolderError, OSError) as err:
+        except runner.OutputFolderError as err:
             return _error(str(err))
+        except OSError as err:
+            return _error(f"cannot write into {output} ({err.strerror or err}): choose a "
+                          "folder you can write to")
+        held.enter_context(runner.sigterm_as_interrupt())
         print(f"course run: {len(notebooks)} notebooks, profile '{profile}'"
               f"{'' if args.profile else ' (chosen by GPU presence)'}"
               f"{''.join(f', {name}={value!r}' for name, value in overrides.items())}"
@@ -218,6 +239,9 @@ def _site(args: argparse.Namespace) -> int:
         built = site.build_site(run, args.output)
     except (site.SiteError, FileNotFoundError) as err:
         return _error(str(err))
+    except OSError as err:
+        return _error(f"cannot build the site in {args.output} ({err.strerror or err}): choose "
+                      "a folder you can write to")
     print(f"course site: {built.pages} pages in {built.folder} ({built.seconds:.0f} s); open "
           f"{built.folder / 'index.html'}")
     return 0

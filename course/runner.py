@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -47,6 +50,8 @@ KERNEL = "python3"
 KERNEL_STARTUP = "import course.figure_alt; course.figure_alt.prepare_kernel()"
 # Run in a child process by gpu_available: prints how many accelerators the backend sees.
 ACCELERATOR_PROBE = "from helpers.environment import accelerators; print(len(accelerators()))"
+# Parameters that name a folder: a path in quotes, or None for the course's default.
+FOLDER_PARAMETERS = ("DATA_DIR", "CHECKPOINT_DIR")
 # How a notebook's execution ended: "interrupted" by Ctrl-C, "not run" after an interruption.
 STATUSES = ("ok", "failed", "interrupted", "not run")
 # Parameters the course reads as counts: a positive int (or None where the default is None).
@@ -56,6 +61,13 @@ POSITIVE_INT_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "EVAL_SIZE", "T
                            "BACKBONE_WIDTH", "TSNE_SIZE", "FALLBACK_EPOCHS")
 # Present in an output folder while a run writes into it.
 LOCK_FILE = ".course-run.lock"
+# In every folder `course run` or `course prepare` writes into: the course may replace what it
+# wrote there, and nothing else.
+OWNER_FILE = ".course-output"
+# A lock left empty (a run that could not write it, e.g. on a full disk) counts as stale once
+# it is this old: a run writes its lock within a moment of creating it.
+EMPTY_LOCK_SECONDS = 60
+LOCK_HOLDER = re.compile(r"process (\d+)(?: on (\S+))?,")
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,8 @@ def parse_override(text: str) -> tuple[str, object]:
 
 def _expected_value(name: str, default: object) -> tuple[str, type | tuple[type, ...]]:
     """What a parameter accepts, judged by its name and its default: (in words, types)."""
+    if name in FOLDER_PARAMETERS:
+        return "a folder's path in quotes, or None", (str, type(None))
     if name in POSITIVE_INT_PARAMETERS:
         return ("a positive int or None", (int, type(None))) if default is None \
             else ("a positive int", int)
@@ -166,7 +180,12 @@ def _accepts(name: str, value: object, expected: type | tuple[type, ...]) -> boo
 
 def check_overrides(notebooks: Sequence[Path], overrides: Mapping[str, object]) -> None:
     """Refuse, before anything runs, a --set value that a notebook declaring the name could not
-    use: its type must match the default's (an int stays an int), and counts must be positive."""
+    use: its type must match the default's (an int stays an int), and counts must be positive.
+    OUTPUT_DIR is the runner's to set, from --output."""
+    if "OUTPUT_DIR" in overrides:
+        raise ValueError("--set OUTPUT_DIR: the runner gives each notebook its own OUTPUT_DIR, "
+                         "a folder of the run's --output (OUTPUT/NN_topic); choose where the "
+                         "run writes with --output instead")
     for path in notebooks:
         declared = papermill.inspect_notebook(str(path))
         for name, value in overrides.items():
@@ -192,8 +211,10 @@ def run_label(profile: str, overrides: Mapping[str, object], started: datetime) 
 
 
 def _holds_a_course_run(folder: Path) -> bool:
-    """Whether `folder` has what `course run` writes: its lock, a kernel log, its results.csv
-    (whose rows a later run keeps, so it must be the course's)."""
+    """Whether `folder` has what `course run` or `prepare` writes: the owner file, a lock, a
+    kernel log, a results.csv (whose rows a later run keeps, so it must be the course's)."""
+    if (folder / OWNER_FILE).is_file():
+        return True
     results = folder / "results.csv"
     if results.is_file():
         with results.open() as table:
@@ -210,9 +231,14 @@ def check_output_path(output_dir: Path, notebooks_dir: Path) -> None:
     if output_dir.exists() and not output_dir.is_dir():
         raise OutputFolderError(f"--output {output_dir} is a file; name a folder (it is "
                                 "created if missing)")
-    if output_dir.exists() and output_dir.resolve() == Path(notebooks_dir).resolve():
+    notebooks = Path(notebooks_dir).resolve()
+    if output_dir.resolve() == notebooks:
         raise OutputFolderError(f"--output {output_dir} is the notebooks folder: the copies "
                                 "would overwrite the notebooks; choose another folder")
+    if output_dir.resolve().is_relative_to(notebooks):
+        raise OutputFolderError(f"--output {output_dir} is inside the notebooks folder, where "
+                                "git would see the run's files as new notebooks and outputs; "
+                                "choose a folder outside it, such as runs/NAME")
 
 
 def _check_no_other_files(output_dir: Path) -> None:
@@ -225,23 +251,73 @@ def _check_no_other_files(output_dir: Path) -> None:
             f"{', ...' if len(entries) > 3 else ''}); choose a new or empty folder")
 
 
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
+
+
+def stale_lock_reason(lock: Path) -> str | None:
+    """Why the lock in `lock` is left over from a run that ended without removing it, or None
+    while its run may still be going (or its machine cannot tell: another host)."""
+    try:
+        text = lock.read_text().strip()
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return None
+    if not text:
+        return "it is empty (its run could not write it)" if age > EMPTY_LOCK_SECONDS else None
+    holder = LOCK_HOLDER.match(text)
+    if holder is None or holder[2] not in (None, socket.gethostname()):
+        return None
+    return f"process {holder[1]} no longer exists" if _process_gone(int(holder[1])) else None
+
+
+def _take_lock(lock: Path, run: str) -> None:
+    """Create `lock` for this run, or fail with OutputFolderError; a stale lock is taken over,
+    saying so. A lock this run could not write whole is removed, not left to block others."""
+    for attempt in (1, 2):
+        try:
+            handle = lock.open("x")
+            break
+        except FileExistsError:
+            reason = stale_lock_reason(lock)
+            if attempt == 2 or reason is None:
+                held = lock.read_text().strip() or "an empty lock"
+                raise OutputFolderError(
+                    f"--output {lock.parent} is in use by another course run ({held}). Wait for "
+                    f"it to end, or choose another folder.") from None
+            print(f"course: taking over {lock}, left by a run that ended without removing it "
+                  f"({reason})", file=sys.stderr)
+            lock.unlink(missing_ok=True)
+    try:
+        with handle:
+            handle.write(f"process {os.getpid()} on {socket.gethostname()}, run {run}\n")
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        raise OutputFolderError(f"cannot write the lock file {lock} ({err.strerror or err}): "
+                                "free some space on that disk, or choose another folder") from None
+
+
 @contextlib.contextmanager
 def claim_output(output_dir: Path, notebooks_dir: Path, run: str) -> Iterator[None]:
-    """Hold `output_dir` for one run: check it, create it, and keep a lock file in it while the
-    run lasts, so that a second run into it is refused, not mixed with this one."""
+    """Hold `output_dir` for one run or prepare: check it, create it, mark it as the course's,
+    and keep a lock file in it while the work lasts, so that a second one into it is refused,
+    not mixed with this one."""
     check_output_path(output_dir, notebooks_dir)
     _check_no_other_files(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     lock = output_dir / LOCK_FILE
+    _take_lock(lock, run)
     try:
-        with lock.open("x") as handle:
-            handle.write(f"process {os.getpid()}, run {run}\n")
-    except FileExistsError:
-        raise OutputFolderError(
-            f"--output {output_dir} is in use by another course run ({lock.read_text().strip()})."
-            f" Wait for it to end, or choose another folder; if that run no longer exists (it "
-            f"was killed), delete {lock}.") from None
-    try:
+        (output_dir / OWNER_FILE).write_text(
+            "course run and course prepare wrote into this folder: they may replace what they "
+            "wrote here, and keep everything else.\n")
         yield
     finally:
         lock.unlink(missing_ok=True)
@@ -268,7 +344,30 @@ def prepare_series(notebooks: Sequence[Path], profile: str, output_dir: Path,
     return prepared
 
 
-def _mark_interrupted(executed: Path) -> None:
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler's stop, `kill`), which a run handles as it does Ctrl-C."""
+
+
+def _how_stopped(stop: KeyboardInterrupt) -> str:
+    return ("stopped by a termination signal (SIGTERM)" if isinstance(stop, Terminated)
+            else "interrupted by Ctrl-C")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated`, so that a terminated run still writes
+    a true report and frees its folder, as after Ctrl-C (Python's default would end at once)."""
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _mark_interrupted(executed: Path, how: str) -> None:
     """Make papermill's record in an executed copy true after Ctrl-C: papermill marks every cell
     "completed" when execution stops for any reason. The cell that was running becomes failed,
     with a KeyboardInterrupt output a reader sees; the cells after it stay pending."""
@@ -287,7 +386,7 @@ def _mark_interrupted(executed: Path) -> None:
                                                    for output in stopped.outputs):
             stopped.outputs.append(nbformat.v4.new_output(
                 "error", ename="KeyboardInterrupt", traceback=[],
-                evalue="course run was interrupted here (Ctrl-C); the cells below did not run"))
+                evalue=f"course run was {how} here; the cells below did not run"))
     notebook.metadata.setdefault("papermill", {})["exception"] = True
     nbformat.write(notebook, executed)
 
@@ -315,8 +414,8 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: i
                 progress_bar=False,
                 extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"])
         status, error = "ok", ""
-    except KeyboardInterrupt:
-        _mark_interrupted(output_dir / notebook.name)
+    except KeyboardInterrupt as stop:
+        _mark_interrupted(output_dir / notebook.name, _how_stopped(stop))
         raise
     except papermill.PapermillExecutionError as err:
         status, error = "failed", f"cell {err.exec_count}: {err.ename}: {err.evalue}"
@@ -337,10 +436,10 @@ def run_series(notebooks: Sequence[Path], profile: str, output_dir: Path, cell_t
         start = time.perf_counter()
         try:
             outcome = run_notebook(notebook, profile, output_dir, cell_timeout, overrides)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             outcome = NotebookOutcome(notebook.stem, "interrupted", time.perf_counter() - start,
                                       notebook_output_dir(output_dir, notebook),
-                                      "interrupted by Ctrl-C")
+                                      _how_stopped(stop))
         print(f"{outcome.status} ({outcome.seconds:.1f} s)"
               + (f"\n      {outcome.error}" if outcome.error else ""), flush=True)
         outcomes.append(outcome)

@@ -68,6 +68,17 @@ def latest_run(runs_dir: Path) -> Path:
     return reports[-1].parent
 
 
+def read_executed(path: Path) -> nbformat.NotebookNode:
+    """An executed copy, or a SiteError that says which copy is damaged and what to do."""
+    try:
+        return nbformat.read(path, 4)
+    except (OSError, ValueError) as err:  # nbformat's NotJSONError is a ValueError
+        raise SiteError(f"{path} cannot be read as a notebook ({type(err).__name__}): it may "
+                        "have been cut short as it was written; run that notebook again into "
+                        f"the same folder (course run --only {path.name[:2]} --output "
+                        f"{path.parent})") from None
+
+
 def executed_copies(run_dir: Path, notebooks: Sequence[Path]) -> dict[str, Path]:
     """The run's executed copy of each notebook it executed, refusing copies that were only
     prepared (`course prepare` writes into the same folders, with no outputs)."""
@@ -76,7 +87,7 @@ def executed_copies(run_dir: Path, notebooks: Sequence[Path]) -> dict[str, Path]
     copies = {path.stem: run_dir / path.name for path in notebooks
               if (run_dir / path.name).is_file()}
     unexecuted = [path.name for path in copies.values()
-                  if not any(cell.get("outputs") for cell in nbformat.read(path, 4).cells
+                  if not any(cell.get("outputs") for cell in read_executed(path).cells
                              if cell.cell_type == "code")]
     if unexecuted:
         raise SiteError(f"{', '.join(unexecuted)} in {run_dir} were prepared, not executed "
@@ -143,7 +154,7 @@ def _figure_html(output: nbformat.NotebookNode) -> str:
 def notebook_page(executed: Path) -> nbformat.NotebookNode:
     """An executed copy for the site: the Colab badge from the site itself (no request leaves
     it), and each figure with its title as alt text (see course.figure_alt)."""
-    notebook = nbformat.read(executed, 4)
+    notebook = read_executed(executed)
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace(COLAB_BADGE, LOCAL_BADGE)

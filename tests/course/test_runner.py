@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -202,9 +207,10 @@ def test_a_rerun_never_reports_the_earlier_runs_results_as_its_own(series, tmp_p
 def test_output_folders_a_run_must_not_write_into_are_refused(series, tmp_path, capsys):
     busy = tmp_path / "busy"
     busy.mkdir()
-    (busy / runner.LOCK_FILE).write_text("process 123, run 2026-01-01 10:00:00, full")
+    alive = os.getpid()  # a run still going: this process
+    (busy / runner.LOCK_FILE).write_text(f"process {alive}, run 2026-01-01 10:00:00, full")
     assert _run(series, busy) == 2
-    assert "in use by another course run (process 123" in capsys.readouterr().err
+    assert f"in use by another course run (process {alive}" in capsys.readouterr().err
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "report.md").write_text("my own report")
@@ -314,3 +320,126 @@ def test_course_without_the_runner_extra_says_what_to_install(monkeypatch, capsy
     finally:
         monkeypatch.undo()
         importlib.reload(cli)
+
+
+def _prepare(series: Path, out: Path, *extra: str) -> int:
+    return cli.main(["prepare", "--profile", "smoke", "--notebooks", str(series),
+                     "--output", str(out), *extra])
+
+
+def test_prepare_keeps_a_notebook_the_user_has_in_the_folder(series, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "00_good.ipynb").write_text("my edited copy")
+    assert _prepare(series, mine) == 2
+    assert "holds files no course run wrote (00_good.ipynb)" in capsys.readouterr().err
+    assert (mine / "00_good.ipynb").read_text() == "my edited copy"
+
+
+def test_prepare_may_replace_what_it_prepared_and_takes_the_runs_lock(series, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _prepare(series, out) == 0
+    assert _prepare(series, out) == 0  # its own folder: prepared again
+    assert not (out / runner.LOCK_FILE).exists()
+    (out / runner.LOCK_FILE).write_text(f"process {os.getpid()}, run 2026-01-01 10:00:00, full")
+    assert _prepare(series, out) == 2
+    assert "in use by another course run" in capsys.readouterr().err
+
+
+def test_output_that_cannot_be_created_is_a_sentence_not_a_traceback(series, tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for command in (_prepare, _run):
+        assert command(series, a_file / "out") == 2
+        assert f"cannot write into {a_file / 'out'}" in capsys.readouterr().err
+
+
+def test_output_inside_the_notebooks_folder_is_refused(series, capsys):
+    for command in (_prepare, _run):
+        assert command(series, series / "runs") == 2
+        assert "inside the notebooks folder" in capsys.readouterr().err
+        assert not (series / "runs").exists()
+
+
+def test_a_lock_whose_process_is_gone_is_taken_over_saying_so(series, tmp_path, capsys):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    gone = int(finished.stdout)  # a process that has ended
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / runner.LOCK_FILE).write_text(f"process {gone} on {socket.gethostname()}, run x\n")
+    assert _run(series, out, "--only", "00") == 0
+    said = capsys.readouterr().err
+    assert f"taking over {out / runner.LOCK_FILE}" in said
+    assert f"process {gone} no longer exists" in said
+    assert not (out / runner.LOCK_FILE).exists()
+
+
+def test_an_old_empty_lock_is_stale_and_a_fresh_one_or_another_hosts_is_not(tmp_path):
+    lock = tmp_path / runner.LOCK_FILE
+    lock.write_text("")
+    assert runner.stale_lock_reason(lock) is None  # being written this moment, perhaps
+    an_hour_ago = time.time() - 3600
+    os.utime(lock, (an_hour_ago, an_hour_ago))
+    assert "empty" in runner.stale_lock_reason(lock)
+    lock.write_text("process 1 on another-machine, run x\n")  # cannot be asked from here
+    assert runner.stale_lock_reason(lock) is None
+    lock.write_text(f"process {os.getpid()} on {socket.gethostname()}, run x\n")
+    assert runner.stale_lock_reason(lock) is None
+
+
+def test_a_lock_that_cannot_be_written_whole_is_not_left_behind(tmp_path, monkeypatch):
+    """On a full disk the lock file is created, then its line cannot be written."""
+    real_open = Path.open
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: FullDisk(real_open(self, *a, **k)))
+    lock = tmp_path / runner.LOCK_FILE
+    with pytest.raises(runner.OutputFolderError, match="No space left on device"):
+        runner.claim_output(tmp_path, tmp_path / "notebooks", "a run").__enter__()
+    assert not lock.exists()
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(series, tmp_path):
+    """The report is written, the notebook is `interrupted`, the folder is free again."""
+    _notebook(series / "00_good.ipynb", "import time\ntime.sleep(300)", RECORD)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--notebooks",
+         str(series), "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "00_good.ipynb").is_file() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # the kernel reaches the sleeping cell
+    process.send_signal(signal.SIGTERM)
+    printed, _ = process.communicate(timeout=120)
+    assert process.returncode == cli.EXIT_INTERRUPTED, printed
+    table = pd.read_csv(out / "results.csv")
+    assert table["status"].tolist() == ["interrupted", "not run"]
+    assert "stopped by a termination signal (SIGTERM)" in (out / "report.md").read_text()
+    assert not (out / runner.LOCK_FILE).exists()
+
+
+def test_set_output_dir_is_refused_and_folders_must_be_paths(series, tmp_path, capsys):
+    assert _run(series, tmp_path / "out", "--set", "OUTPUT_DIR=elsewhere") == 2
+    assert "choose where the run writes with --output" in capsys.readouterr().err
+    notebook = tmp_path / "00_folders.ipynb"
+    _notebook(notebook)
+    notebook.write_text(notebook.read_text().replace('EPOCHS = 5', 'EPOCHS = 5\\nDATA_DIR = None'))
+    runner.check_overrides([notebook], {"DATA_DIR": "../shared/datasets"})
+    runner.check_overrides([notebook], {"DATA_DIR": None})
+    with pytest.raises(ValueError, match="DATA_DIR must be a folder's path in quotes, or None"):
+        runner.check_overrides([notebook], {"DATA_DIR": 5})

@@ -211,3 +211,19 @@ def test_a_displayed_figure_carries_its_title_as_alt_text():
     assert shell.display_formatter.format(fig)[1] == {"image/png": {"alt": "Accuracy by epoch"}}
     assert shell.display_formatter.format("text")[1] == {}
     plt.close(fig)
+
+
+def test_an_executed_copy_cut_short_is_named_with_what_to_do(course):
+    copy = course.run / "00_first.ipynb"
+    copy.write_text(copy.read_text()[:200])  # the run was stopped as it wrote the copy
+    with pytest.raises(site.SiteError, match="00_first.ipynb cannot be read as a notebook") as err:
+        site.build_site(course.run, course.output, root=course.root)
+    assert "course run --only 00" in str(err.value)
+
+
+def test_a_site_folder_that_cannot_be_written_is_a_sentence(course, monkeypatch, capsys):
+    a_file = course.root / "a_file"
+    a_file.write_text("")
+    monkeypatch.chdir(course.root)
+    assert cli.main(["site", "--run", str(course.run), "--output", str(a_file / "site")]) == 2
+    assert f"cannot build the site in {a_file / 'site'}" in capsys.readouterr().err
