@@ -20,6 +20,7 @@ import nbformat
 import papermill
 
 from helpers._internal.native_stderr import native_stderr_to
+from helpers.parameters_cell import ALL_WHEN_NONE, FOLDERS, POSITIVE_COUNTS
 from helpers.results_log import RESULTS_FILE
 
 # What each profile injects into every notebook's `parameters` cell. `full` injects nothing:
@@ -50,15 +51,8 @@ KERNEL = "python3"
 KERNEL_STARTUP = "import course.figure_alt; course.figure_alt.prepare_kernel()"
 # Run in a child process by gpu_available: prints how many accelerators the backend sees.
 ACCELERATOR_PROBE = "from helpers.environment import accelerators; print(len(accelerators()))"
-# Parameters that name a folder: a path in quotes, or None for the course's default.
-FOLDER_PARAMETERS = ("DATA_DIR", "CHECKPOINT_DIR")
 # How a notebook's execution ended: "interrupted" by Ctrl-C, "not run" after an interruption.
 STATUSES = ("ok", "failed", "interrupted", "not run")
-# Parameters the course reads as counts: a positive int (or None where the default is None).
-POSITIVE_INT_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "EVAL_SIZE", "TRIALS",
-                           "TUNER_TRIALS", "RESNET9_WIDTH", "DEPTH_EPOCHS", "ABLATION_EPOCHS",
-                           "SPEED_STEPS", "SOURCE_EPOCHS", "FINE_TUNE_EPOCHS",
-                           "BACKBONE_WIDTH", "TSNE_SIZE", "FALLBACK_EPOCHS")
 # Present in an output folder while a run writes into it.
 LOCK_FILE = ".course-run.lock"
 # In every folder `course run` or `course prepare` writes into: the course may replace what it
@@ -146,10 +140,10 @@ def parse_override(text: str) -> tuple[str, object]:
 
 def _expected_value(name: str, default: object) -> tuple[str, type | tuple[type, ...]]:
     """What a parameter accepts, judged by its name and its default: (in words, types)."""
-    if name in FOLDER_PARAMETERS:
+    if name in FOLDERS:
         return "a folder's path in quotes, or None", (str, type(None))
-    if name in POSITIVE_INT_PARAMETERS:
-        return ("a positive int or None", (int, type(None))) if default is None \
+    if name in POSITIVE_COUNTS:
+        return ("a positive int or None", (int, type(None))) if name in ALL_WHEN_NONE \
             else ("a positive int", int)
     if isinstance(default, bool):
         return "True or False", bool
@@ -175,7 +169,7 @@ def _accepts(name: str, value: object, expected: type | tuple[type, ...]) -> boo
         return False  # True is an int to Python, not to a parameter such as EPOCHS
     if not isinstance(value, expected):
         return False
-    return not (name in POSITIVE_INT_PARAMETERS and isinstance(value, int) and value <= 0)
+    return not (name in POSITIVE_COUNTS and isinstance(value, int) and value <= 0)
 
 
 def check_overrides(notebooks: Sequence[Path], overrides: Mapping[str, object]) -> None:

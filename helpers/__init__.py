@@ -1,9 +1,10 @@
 """What the course's notebooks import to learn with.
 
 The top level is what every lesson uses (data, pipeline, models, training, plots, evaluation,
-the results log, notices, the ladder, the environment, self-checks); later lessons have a
-subpackage each (`modern` for 08, `transfer` for 09, `diagnostics` for 10, `deploy` for 09 and
-11). The course's own tooling is the separate `course` package, which this one never imports.
+the results log, notices, the ladder, the environment, the parameters cell's check,
+self-checks); later lessons have a subpackage each (`modern` for 08, `transfer` for 09,
+`diagnostics` for 10, `deploy` for 09 and 11). The course's own tooling is the separate
+`course` package, which this one never imports.
 
 Importing the package sets TensorFlow's C++ log level (unless the user already chose one), so
 that students do not see pages of start-up noise: the one place the course sets it, besides

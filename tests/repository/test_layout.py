@@ -20,7 +20,8 @@ MACHINERY = ("course", "papermill", "nbformat", "nbclient", "fastapi", "starlett
 # The subpackages of later lessons; everything else at the top of `helpers` is its core.
 TOPICS = ("modern", "transfer", "diagnostics", "deploy")
 CORE = ("data", "pipeline", "models", "training", "plots", "evaluation", "results_log",
-        "published_figures", "notices", "ladder", "environment", "selfcheck", "_internal")
+        "published_figures", "notices", "ladder", "environment", "parameters_cell", "selfcheck",
+        "_internal")
 
 
 def imported_modules(source: str, module: str) -> set[str]:
