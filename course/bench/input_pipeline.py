@@ -22,26 +22,32 @@ import sys
 
 import keras
 
+from course.bench import options
 from course.bench.time_to_accuracy import machine, training_data
 from helpers import environment
 from helpers.modern import recipe, resnet, speed
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, help="ResNet-9 width (default 64; 16 on a CPU)")
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--steps", type=int, help="batches timed per way (default 50; 8 on a "
-                        "CPU), after as many to compile and warm up")
+    parser.add_argument("--width", type=options.positive_int,
+                        help="ResNet-9 width (default 64; 16 on a CPU)")
+    parser.add_argument("--batch-size", type=options.positive_int, default=500)
+    parser.add_argument("--steps", type=options.positive_int, help="batches timed per way "
+                        "(default 50; 8 on a CPU), after as many to compile and warm up")
     parser.add_argument("--precision", default="auto", help="Keras dtype policy, or auto "
                         "(the fastest this hardware supports)")
     parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     on_cpu = not environment.accelerators()
-    args.width = args.width or (16 if on_cpu else 64)
-    args.steps = args.steps or (8 if on_cpu else 50)
-    if min(args.width, args.batch_size, args.steps) < 1:
-        parser.error("--width, --batch-size and --steps must be at least 1")
+    if args.width is None:
+        args.width = 16 if on_cpu else 64
+    if args.steps is None:
+        args.steps = 8 if on_cpu else 50
     if args.precision == "auto":
         args.precision = environment.mixed_precision_policy()
     return args
@@ -50,8 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keras.mixed_precision.set_global_policy(args.precision)
-    x_train, y_train, _, _, title = training_data(args.steps * args.batch_size, args.data_dir,
-                                                  seed=0)
+    needed = args.steps * args.batch_size
+    x_train, y_train, _, _, title = training_data(needed, args.data_dir, seed=0)
+    if len(x_train) < needed:
+        build_parser().error(f"{args.steps} steps of {args.batch_size} images need {needed:,} "
+                             f"training images, and {title} has {len(x_train):,}: lower "
+                             f"--steps or --batch-size")
     labels = recipe.one_hot(y_train, 10)
     mean, variance = resnet.channel_statistics(x_train)
     host_augment = keras.Sequential([

@@ -33,7 +33,11 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from course.bench import options
+
 START_TIMEOUT = 180  # seconds for a started server to answer /health
+MAX_IMAGE_SIZE = 4096  # pixels a side
+MAX_CONCURRENCY = 1024  # threads
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,29 +46,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", help="base URL of a running server (default: start one)")
     parser.add_argument("--model", type=Path,
                         help="model file for the started server (default: a tiny untrained CNN)")
-    parser.add_argument("--requests", type=int, default=200, help="requests to send (200)")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="requests in flight at once, one thread each (8)")
-    parser.add_argument("--timeout", type=float, default=120,
+    parser.add_argument("--requests", type=options.positive_int, default=200,
+                        help="requests to send (200)")
+    parser.add_argument("--concurrency", type=options.int_at_most(MAX_CONCURRENCY), default=8,
+                        help=f"requests in flight at once, one thread each (8; at most "
+                             f"{MAX_CONCURRENCY}: a server on this machine is saturated long "
+                             f"before)")
+    parser.add_argument("--timeout", type=options.positive_float, default=120,
                         help="seconds for the whole test; requests not sent by then count as "
                              "errors (120)")
-    parser.add_argument("--image-size", type=int, default=256,
-                        help="side of the square JPEG sent, in pixels (256)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--image-size", type=options.int_at_most(MAX_IMAGE_SIZE), default=256,
+                        help=f"side of the square JPEG sent, in pixels (256; at most "
+                             f"{MAX_IMAGE_SIZE}, a large phone photo's side: such a JPEG is "
+                             f"about 6 MB, under the server's 10 MiB upload limit, and takes "
+                             f"about 1 GB of memory to generate)")
+    parser.add_argument("--json", type=options.json_file,
+                        help="also write the figures to this file (its folder must exist)")
     args = parser.parse_args(argv)
-    for name in ("requests", "concurrency", "image_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.timeout <= 0:
-        parser.error("--timeout must be a positive number of seconds")
     if args.url and not re.match(r"https?://", args.url):
         parser.error(f"--url must start with http:// or https://, got {args.url}")
     if args.url and args.model:
         parser.error("give --url (a running server) or --model (a server to start), not both")
     if args.model and not args.model.is_file():
         parser.error(f"--model: no file at {args.model}")
-    if args.json and args.json.is_dir():
-        parser.error(f"--json {args.json} is a folder; name a file")
     return args
 
 
@@ -82,19 +86,23 @@ def test_image(side: int, seed: int = 0) -> bytes:
 def run_load(url: str, image: bytes, *, requests: int, concurrency: int,
              timeout: float) -> dict:
     """Send `requests` uploads from `concurrency` threads; latencies of the answered ones (HTTP
-    200) and a count of every failure by kind."""
+    200) and a count of every failure by kind. Each thread sends one request after another
+    until none is left: only `concurrency` tasks ever wait in the pool, so memory stays flat
+    however many requests are sent (a future per request took 1.7 GB for a million)."""
     deadline = time.monotonic() + timeout
     latencies, errors, lock = [], Counter(), threading.Lock()
-    local = threading.local()
+    unsent = iter(range(requests))
 
-    def one(_: int) -> None:
+    def claim() -> bool:
+        with lock:
+            return next(unsent, None) is not None
+
+    def one(client: httpx.Client) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             with lock:
                 errors["not sent before --timeout"] += 1
             return
-        client = getattr(local, "client", None) or httpx.Client()
-        local.client = client
         start = time.perf_counter()
         try:
             answer = client.post(f"{url}/predict", timeout=min(remaining, 60),
@@ -109,9 +117,16 @@ def run_load(url: str, image: bytes, *, requests: int, concurrency: int,
             else:
                 latencies.append(seconds)
 
+    def sender() -> None:
+        with httpx.Client() as client:
+            while claim():
+                one(client)
+
+    threads = min(concurrency, requests)
     start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(requests)))
+    with ThreadPoolExecutor(threads) as pool:
+        for sent in [pool.submit(sender) for _ in range(threads)]:
+            sent.result()
     elapsed = time.perf_counter() - start
     return {"latencies": latencies, "errors": dict(errors), "seconds": elapsed}
 

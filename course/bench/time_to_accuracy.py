@@ -18,11 +18,11 @@ import os
 import platform
 import statistics
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 
+from course.bench import options
 from helpers import data, environment, training
 from helpers.modern import recipe, resnet
 
@@ -36,53 +36,74 @@ CPU_DEFAULTS = {"width": 16, "train_size": 5_000, "epochs": 6, "target": 55.0}
 JPEG_COPY_TARGET = 91.0
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", type=float, help="test accuracy to reach, in percent "
-                        "(default 94 on an accelerator, 91 there on the JPEG copy of CIFAR-10, "
-                        "55 on a CPU)")
-    parser.add_argument("--epochs", type=int, help="epochs of the schedule (default 24; 6 on "
-                        "a CPU)")
-    parser.add_argument("--batch-size", type=int, default=500,
+    parser.add_argument("--target", type=options.percent, help="test accuracy to reach, in "
+                        "percent, above 0 and at most 100 (default 94 on an accelerator, 91 "
+                        "there on the JPEG copy of CIFAR-10, 55 on a CPU)")
+    parser.add_argument("--epochs", type=options.positive_int, help="epochs of the schedule "
+                        "(default 24; 6 on a CPU)")
+    parser.add_argument("--batch-size", type=options.positive_int, default=500,
                         help="500 divides 50,000: no partial batch, which JAX compiles anew")
     parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
                         help="Keras dtype policy; auto (the default) picks the fastest this "
                         "hardware computes natively: mixed_bfloat16 on A100/H100 GPUs and TPUs, "
                         "mixed_float16 on older GPUs, float32 on a CPU")
-    parser.add_argument("--width", type=int, help="channels of the first layer (default 64; "
-                        "16 on a CPU)")
-    parser.add_argument("--train-size", type=int, help="training images (default all 50,000; "
-                        "5,000 on a CPU)")
-    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--width", type=options.positive_int, help="channels of the first "
+                        "layer (default 64; 16 on a CPU)")
+    parser.add_argument("--train-size", type=options.positive_int, help="training images, at "
+                        "most the dataset's (default all 50,000; 5,000 on a CPU)")
+    parser.add_argument("--steps-per-execution", type=options.positive_int, default=1)
     defaults = recipe.Recipe()
-    parser.add_argument("--peak-learning-rate", type=float, default=defaults.peak_learning_rate)
-    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    parser.add_argument("--peak-learning-rate", type=options.positive_float,
+                        default=defaults.peak_learning_rate, help="above 0 (%(default)s)")
+    parser.add_argument("--weight-decay", type=options.non_negative_float,
+                        default=defaults.weight_decay, help="0 or more (%(default)s)")
+    parser.add_argument("--label-smoothing", type=options.fraction,
+                        default=defaults.label_smoothing,
+                        help="from 0 up to, not including, 1 (%(default)s)")
     parser.add_argument("--no-xla", action="store_true", help="jit_compile=False: run op by op "
                         "(default: Keras's choice, XLA except under TensorFlow on a CPU)")
-    parser.add_argument("--test-size", type=int, help="test images (default all 10,000)")
-    parser.add_argument("--runs", type=int, default=1, help="repeat with seeds 0..runs-1")
+    parser.add_argument("--test-size", type=options.positive_int, help="test images, at most "
+                        "the dataset's (default all 10,000)")
+    parser.add_argument("--runs", type=options.positive_int, default=1,
+                        help="repeat with seeds 0..runs-1")
     parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--json", type=options.json_file,
+                        help="also write the figures to this file (its folder must exist)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.on_accelerator = bool(environment.accelerators())
     args.target_given = args.target is not None
+    args.train_size_given = args.train_size is not None
     defaults = ACCELERATOR_DEFAULTS if args.on_accelerator else CPU_DEFAULTS
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.test_size is not None and args.test_size < 1:
-        parser.error("--test-size must be at least 1")
-    for name in ("epochs", "batch_size", "width", "steps_per_execution", "runs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.train_size is not None and args.train_size < args.batch_size:
         parser.error("--train-size must be at least one batch (--batch-size)")
     if args.precision == "auto":
         args.precision = environment.mixed_precision_policy()
-    if args.json is not None and args.json.exists() and not args.json.is_file():
-        parser.error(f"--json {args.json} is a folder: name a file to write")
     return args
+
+
+def refuse_sizes_over_the_data(args: argparse.Namespace, arrays) -> None:
+    """Exit 2 where --train-size or --test-size asked for more images than the data holds: a
+    quietly smaller run would be reported as the one asked for. Checked once the data is
+    known, before any training. The CPU's default training size is no one's request: it is
+    capped to the data, as the printed settings show."""
+    x_train, _, x_test, _, title = arrays
+    for option, asked, images, kind in (
+            ("--train-size", args.train_size if args.train_size_given else None, x_train,
+             "training"),
+            ("--test-size", args.test_size, x_test, "test")):
+        if asked is not None and asked > len(images):
+            build_parser().error(f"{option} {asked:,} is more than the {len(images):,} {kind} "
+                                 f"images of {title}: give at most {len(images):,}")
 
 
 def machine() -> dict[str, str]:
@@ -150,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keras.mixed_precision.set_global_policy(args.precision)
     arrays = training_data(args.train_size, args.data_dir, seed=0, test_size=args.test_size)
+    refuse_sizes_over_the_data(args, arrays)
     if args.on_accelerator and not args.target_given and "JPEG copy" in arrays[4]:
         args.target = JPEG_COPY_TARGET
     settings = {**machine(), "data": arrays[4], "training images": len(arrays[0]),

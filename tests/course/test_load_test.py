@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,8 +15,6 @@ import pytest
 from course.bench import load_test
 
 pytestmark = pytest.mark.one_backend
-
-
 
 
 def test_a_tiny_run_against_a_started_server_prints_its_figures(tmp_path, capsys):
@@ -60,22 +59,52 @@ class EveryThirdFails(BaseHTTPRequestHandler):
         pass
 
 
-def test_errors_are_counted_by_kind(capsys):
+@pytest.fixture
+def stand_in_url():
+    """The URL of an EveryThirdFails server, running until the test ends."""
     EveryThirdFails.calls = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), EveryThirdFails)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        # The untimed first request is call 1; the 30 timed ones are calls 2 to 31, of which
-        # 3, 6, ..., 30 fail: 10 errors.
-        code = load_test.main(["--url", url, "--requests", "30", "--concurrency", "3"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_errors_are_counted_by_kind(stand_in_url, capsys):
+    # The untimed first request is call 1; the 30 timed ones are calls 2 to 31, of which
+    # 3, 6, ..., 30 fail: 10 errors.
+    code = load_test.main(["--url", stand_in_url, "--requests", "30", "--concurrency", "3"])
     printed = capsys.readouterr().out
     assert code == 1
     assert "errors:       10 (HTTP 503: 10)" in printed
     assert "backend:      none" in printed and "20 answered" in printed
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that records the most futures it ever held that were not done yet."""
+
+    most_pending = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.futures = []
+
+    def submit(self, *args, **kwargs):
+        self.futures = [future for future in self.futures if not future.done()]
+        self.futures.append(super().submit(*args, **kwargs))
+        type(self).most_pending = max(type(self).most_pending, len(self.futures))
+        return self.futures[-1]
+
+
+def test_pending_requests_never_outnumber_the_concurrency(stand_in_url, monkeypatch):
+    """A future per request (1.7 GB for a million) would hold all 90 here at once."""
+    monkeypatch.setattr(load_test, "ThreadPoolExecutor", CountingPool)
+    CountingPool.most_pending = 0
+    image = load_test.test_image(16)
+    result = load_test.run_load(stand_in_url, image, requests=90, concurrency=3, timeout=60)
+    assert len(result["latencies"]) + sum(result["errors"].values()) == 90
+    assert result["errors"] == {"HTTP 503": 30}
+    assert 1 <= CountingPool.most_pending <= 3
 
 
 def test_a_server_that_is_not_there_is_all_errors(capsys):
@@ -90,22 +119,22 @@ def test_a_server_that_is_not_there_is_all_errors(capsys):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--requests", "0"], "--requests must be at least 1"),
-    (["--concurrency", "0"], "--concurrency must be at least 1"),
-    (["--timeout", "0"], "--timeout must be a positive"),
+    (["--requests", "0"], "--requests: got '0': give a whole number of at least 1"),
+    (["--requests", "many"], "--requests: got 'many': give a whole number"),
+    (["--concurrency", "0"], "--concurrency: got '0': give a whole number from 1 to 1,024"),
+    (["--concurrency", "1025"], "--concurrency: got '1025'"),
+    (["--timeout", "0"], "--timeout: got '0': give a finite number above 0"),
+    (["--timeout", "-5"], "--timeout: got '-5'"),
+    (["--timeout", "nan"], "--timeout: got 'nan'"),
+    (["--timeout", "inf"], "--timeout: got 'inf'"),
+    (["--image-size", "0"], "--image-size: got '0': give a whole number from 1 to 4,096"),
+    (["--image-size", "100000"], "--image-size: got '100000'"),
     (["--url", "localhost:8000"], "must start with http://"),
     (["--url", "http://x", "--model", "m.keras"], "not both"),
     (["--model", "missing.keras"], "no file at"),
-    (["--requests", "many"], "invalid int value"),
 ])
 def test_bad_options_are_refused(options, message, capsys):
     with pytest.raises(SystemExit) as stopped:
         load_test.parse_args(options)
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err
-
-
-def test_the_json_file_must_not_be_a_folder(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        load_test.parse_args(["--json", str(tmp_path)])
-    assert "is a folder" in capsys.readouterr().err
