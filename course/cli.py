@@ -251,6 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
     """`course serve`: bind the port, load the model, serve until Ctrl-C; 2 on a bad start."""
     try:
         import fastapi  # noqa: F401
+        import fastapi_offline  # noqa: F401
         import multipart  # noqa: F401
         import uvicorn  # noqa: F401
     except ModuleNotFoundError as missing:

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import FastAPI
+
+KEEP_ALIVE_SECONDS = 5  # uvicorn's default, said here: an idle connection is not kept longer
 
 
 def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
@@ -50,15 +53,24 @@ def free_port(preferred: int = 8000, host: str = "127.0.0.1") -> int:
     raise OSError(f"no free port on {host}")
 
 
+def uvicorn_server(app: FastAPI, *, log_level: str = "info",
+                   keep_alive: float = KEEP_ALIVE_SECONDS) -> uvicorn.Server:
+    """A uvicorn server for `app` (to `.run(sockets=[sock])`): a connection kept alive between
+    requests is closed after `keep_alive` idle seconds, and Ctrl-C waits at most 5 s for the
+    requests under way. (The app itself drops a client that stalls in the middle of a request's
+    body: see webapp.BodyLimit.)"""
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_keep_alive=keep_alive,
+                                         timeout_graceful_shutdown=5))
+
+
 def serve(app: FastAPI, sock: socket.socket, *, log_level: str = "info",
           stop_at_stdin_eof: bool = False) -> None:
     """Run `app` with uvicorn on a bound socket until Ctrl-C or SIGTERM (or, when asked, until
     standard input closes: a program that starts the server with a pipe as its stdin, such as
     a notebook, cannot then leave it running when that program ends, however it ends)."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,
-                                           timeout_graceful_shutdown=5))
+    server = uvicorn_server(app, log_level=log_level)
     if stop_at_stdin_eof:
         def stop_at_eof() -> None:
             while sys.stdin.buffer.read(4096):

@@ -65,8 +65,21 @@ def read_card(path: str | os.PathLike) -> dict:
         return json.loads(archive.read(CARD_ENTRY))
 
 
+def check_name(path: str | os.PathLike) -> None:
+    """Refuse a course model file whose name does not end in .keras: Keras chooses how to read
+    a file by its name's ending, and would read a renamed `.keras` archive as another format
+    (an `.h5` name as a legacy HDF5 file) and fail with a message about that format."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        ending = f"ends in {path.suffix!r}" if path.suffix else "has no extension"
+        raise ValueError(f"{path} is a model file saved by the course (a .keras archive), but "
+                         f"its name {ending}, and Keras reads a file as its name's ending says: "
+                         f"rename it to {path.stem}.keras and use that name")
+
+
 def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """The model and its card; the course's own layers are passed to Keras by name."""
     card = read_card(path)
+    check_name(path)
     custom = {layer.__name__: layer for layer in (RandomPadCrop, ImageNetPreprocessing)}
     return keras.saving.load_model(path, custom_objects=custom), card

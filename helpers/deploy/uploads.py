@@ -13,9 +13,19 @@ import numpy as np
 from PIL import Image, ImageOps
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: any photo a phone takes, JPEG-compressed
-# 40 megapixels: a 48-megapixel phone camera saves 12-megapixel photos by default. Decoded as
-# RGBA, 40 million pixels take 160 MB; a 20,000 x 20,000 "decompression bomb" would take 1.6 GB.
-DEFAULT_MAX_PIXELS = 40_000_000
+# The most pixels decoded in full: 16 megapixels, a 5K screenshot (5120 x 2880) or a 4000 x 4000
+# PNG, 64 MB as RGBA. A photo is a JPEG, which libjpeg shrinks while decoding it (see
+# `open_image`): the limit then counts the pixels decoded, so a 48-megapixel photo decoded at
+# 1/8 of its size takes 0.75 megapixels. (Pillow's own limit, 89 million, would let a few KB of
+# PNG take 360 MB, and a server decode dozens of those at once.)
+DEFAULT_MAX_PIXELS = 16_000_000
+# A large image is shrunk by whole factors (averaging blocks of pixels: fast, little memory)
+# while it stays this many times the model's side, then resampled with a Lanczos filter; at 3
+# the result is indistinguishable from resampling the full image (Pillow's `reducing_gap`).
+REDUCING_GAP = 3
+# The modes whose pixels may be averaged (16-bit too, as 32-bit): not palette indices, not
+# 1-bit images, which are cropped at full size, then converted.
+AVERAGEABLE = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "I", "F", "CMYK")
 # The formats a browser or a camera produces (JPEG includes a camera's MPO files). Pillow opens
 # many more (EPS, PSD, ICNS, ...), some through external programs: no photo upload needs them.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -68,10 +78,14 @@ def _sniffed_format(data: bytes) -> str | None:
 
 
 def open_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, list[str]]:
+               max_pixels: int = DEFAULT_MAX_PIXELS, needed_side: int | None = None
+               ) -> tuple[Image.Image, list[str]]:
     """Decode `data` into a Pillow image (its first frame), refusing what should not be
     decoded. The size in pixels is read from the header and checked BEFORE any pixel is
-    decoded; then `.load()` decodes everything, so a truncated file fails here, not later."""
+    decoded; then `.load()` decodes everything, so a truncated file fails here, not later.
+    With `needed_side`, a JPEG is decoded at 1/2, 1/4 or 1/8 of its size while both sides stay
+    at least that long (libjpeg scales as it decodes): the pixels a model never sees are never
+    held in memory."""
     if not data:
         raise EmptyUploadError("the file is empty (0 bytes): choose an image file, such as a "
                                "JPEG or PNG photo")
@@ -93,15 +107,11 @@ def open_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
                                     f"export it again") from None
         raise NotAnImageError("the file is not an image this app can read: send a JPEG, PNG, "
                               "GIF, WebP, BMP or TIFF image") from None
-    width, height = image.size
-    if width < 1 or height < 1 or width * height > max_pixels:
-        raise ImageDimensionsError(f"the image is {width:,} x {height:,} pixels, over the "
-                                   f"limit of {max_pixels:,} pixels: resize it (a 32x32 model "
-                                   f"needs few pixels)")
-    notes = []
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        notes.append(f"{image.format} with {frames} frames (animated or multi-page): the "
+    declared = image.size
+    notes = _scaled_while_decoding(image, needed_side)
+    _check_pixels(image, declared, max_pixels)
+    if getattr(image, "is_animated", False):  # never `n_frames`: a TIFF's walk is quadratic
+        notes.append(f"{image.format} with more than one frame (animated or multi-page): the "
                      f"first frame is used")
     try:
         image.load()  # decodes; with ImageFile.LOAD_TRUNCATED_IMAGES False, a cut file raises
@@ -109,6 +119,41 @@ def open_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
         raise CorruptImageError(f"the {image.format} image is damaged or cut short and cannot "
                                 f"be decoded ({err}): save or export it again") from None
     return image, notes
+
+
+def _scaled_while_decoding(image: Image.Image, needed_side: int | None) -> list[str]:
+    """Let libjpeg decode a JPEG at 1/2, 1/4 or 1/8 scale (`Image.draft`; other formats have
+    no such option, and it does nothing), keeping both sides at least `needed_side`."""
+    if not needed_side:
+        return []
+    width, height = image.size
+    scaled = image.draft(None, (needed_side, needed_side))
+    if not scaled or image.size == (width, height):
+        return []
+    return [f"{width}x{height} {image.format} decoded at 1/{round(width / image.size[0])} "
+            f"scale, {image.size[0]}x{image.size[1]} (the model needs few pixels)"]
+
+
+def _check_pixels(image: Image.Image, declared: tuple[int, int], max_pixels: int) -> None:
+    """Refuse an image that would take more than `max_pixels` pixels in memory: its size as it
+    will be decoded, which is its `declared` size for most formats and for a progressive JPEG,
+    whose decoder holds every pixel's coefficients whatever the scale."""
+    width, height = declared
+    if width < 1 or height < 1:
+        raise CorruptImageError(f"the image's header says it is {width} x {height} pixels: "
+                                f"it has no pixels to classify; save or export it again")
+    progressive = bool(image.info.get("progressive"))
+    kept_width, kept_height = declared if progressive else image.size
+    if kept_width * kept_height <= max_pixels:
+        return
+    why = ""
+    if progressive:
+        why = " (a progressive JPEG is decoded in full; a baseline JPEG is decoded at 1/8 scale)"
+    elif image.size != declared:
+        why = f" ({kept_width:,} x {kept_height:,} even decoded at reduced scale)"
+    raise ImageDimensionsError(f"the image is {width:,} x {height:,} pixels{why}, over the "
+                               f"limit of {max_pixels:,} pixels: resize it (a 32x32 model "
+                               f"needs few pixels)")
 
 
 def _on_white(image: Image.Image) -> Image.Image:
@@ -131,14 +176,19 @@ def _scaled_to_bytes(values: np.ndarray, *, full_scale: float | None) -> tuple[n
     return np.round(stretched), f"its range {low:g} to {high:g} stretched to 0-255"
 
 
-def to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
-    """Any Pillow mode -> 8-bit RGB, upright, with a note for each change made."""
-    notes = []
+def upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """The image turned as its EXIF orientation tag says, with a note when it was turned."""
     orientation = image.getexif().get(0x0112, 1)  # the EXIF Orientation tag
-    if orientation in range(2, 9):
-        image = ImageOps.exif_transpose(image)
-        notes.append(f"turned upright as its EXIF orientation ({orientation}) says: a camera "
-                     f"stores the pixels as the sensor saw them and the rotation as a tag")
+    if orientation not in range(2, 9):
+        return image, []
+    return ImageOps.exif_transpose(image), [
+        f"turned upright as its EXIF orientation ({orientation}) says: a camera stores the "
+        f"pixels as the sensor saw them and the rotation as a tag"]
+
+
+def to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Any Pillow mode -> 8-bit RGB, with a note for each change made."""
+    notes = []
     mode = image.mode
     if mode == "RGB":
         return image, notes
@@ -191,28 +241,46 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
+def shrunk_square(image: Image.Image, box: tuple[int, int, int, int], side: int
+                  ) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """The square `box` of `image`, shrunk by the largest whole factor that keeps it at least
+    `side` pixels wide (each block of pixels averaged), and the box of the square within the
+    result (a fraction of a pixel short of it where the factor does not divide the square).
+    Done before the colour conversions, so that none of them copies the full image."""
+    factor = (box[2] - box[0]) // side
+    if factor < 2 or not (image.mode in AVERAGEABLE or image.mode.startswith("I;16")):
+        square = image.crop(box)
+        return square, (0, 0, *square.size)
+    if image.mode.startswith("I;16"):  # 16-bit: averaged as 32-bit integers, values unchanged
+        image = image.convert("I")
+    exact = (box[2] - box[0]) / factor
+    return image.reduce(factor, box=box), (0, 0, exact, exact)
+
+
 def to_array(image: Image.Image, image_shape: tuple[int, int, int] = (32, 32, 3)
              ) -> tuple[np.ndarray, list[str]]:
-    """A decoded Pillow image -> (uint8 array of `image_shape`, notes): RGB, then the centre
-    square, resized with a Lanczos filter. Cropping keeps the shapes of objects; squashing a
-    4:3 photo into a square would make every object a quarter narrower than the network ever saw
-    in training, where all images were square."""
+    """A decoded Pillow image -> (uint8 array of `image_shape`, notes): upright, the centre
+    square, shrunk, RGB, resized with a Lanczos filter. Cropping keeps the shapes of objects;
+    squashing a 4:3 photo into a square would make every object a quarter narrower than the
+    network ever saw in training, where all images were square."""
     height, width, channels = _check_shape(image_shape)
-    image, notes = to_rgb(image)
+    image, notes = upright(image)
     box = centre_square(*image.size)
+    square_side = box[2] - box[0]
+    sizes = []
     if image.size[0] != image.size[1]:
-        side = box[2] - box[0]
-        notes.append(f"{image.size[0]}x{image.size[1]}: the centre {side}x{side} square kept "
-                     f"(cropping, not squashing, keeps the objects' shapes)")
-    if (box[2] - box[0], box[3] - box[1]) != (width, height):
-        notes.append(f"resized to {width}x{height} (Lanczos filter)")
-    # reducing_gap: a large image is first shrunk by whole factors (fast), then resampled;
-    # at 3.0 the result is indistinguishable from resampling the full image.
-    # (Cropping first: resizing with box= would let the filter reach past the square's edges.)
-    image = image.crop(box).resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        sizes.append(f"{image.size[0]}x{image.size[1]}: the centre {square_side}x{square_side} "
+                     f"square kept (cropping, not squashing, keeps the objects' shapes)")
+    if (square_side, square_side) != (width, height):
+        sizes.append(f"resized to {width}x{height} (Lanczos filter)")
+    # (Cropping first: a Lanczos filter given the square as a box would reach past its edges.)
+    image, inside = shrunk_square(image, box, REDUCING_GAP * max(width, height))
+    image, colours = to_rgb(image)
+    image = image.resize((width, height), Image.Resampling.LANCZOS, box=inside,
+                         reducing_gap=REDUCING_GAP)
     array = np.asarray(image, dtype=np.uint8)
     assert array.shape == (height, width, channels), array.shape
-    return array, notes
+    return array, notes + colours + sizes
 
 
 def to_model_input(data: bytes, image_shape: tuple[int, int, int] = (32, 32, 3), *,
@@ -220,8 +288,9 @@ def to_model_input(data: bytes, image_shape: tuple[int, int, int] = (32, 32, 3),
                    ) -> tuple[np.ndarray, list[str]]:
     """An uploaded file's bytes -> (uint8 RGB array of `image_shape`, notes on what was done).
     Raises an `ImageError` (status, code, a message saying what to do) for anything else."""
-    _check_shape(image_shape)
-    image, notes = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    height, width, _ = _check_shape(image_shape)
+    image, notes = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels,
+                              needed_side=REDUCING_GAP * max(width, height))
     with image:
         array, more = to_array(image, image_shape)
     return array, notes + more

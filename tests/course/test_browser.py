@@ -74,3 +74,20 @@ def test_a_non_image_shows_the_error_on_the_page(browser, server_url, tmp_path):
     error = browser.find_element(By.ID, "error").text
     assert "415" in error and "not an image" in error
     assert not browser.find_element(By.ID, "result").is_displayed()
+
+
+def test_the_api_documentation_renders_offline(browser, server_url):
+    """Swagger UI is a script: loaded from a CDN, /docs stays blank offline (as on this
+    machine); served by the app, it shows the API, and nothing fails to load."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # what earlier pages logged
+    browser.get(f"{server_url}/docs")
+    WebDriverWait(browser, WAIT).until(seen.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, ".swagger-ui .info .title"), "CIFAR-10 image classifier"))
+    assert "/predict" in browser.find_element(By.TAG_NAME, "body").text
+    errors = [entry["message"] for entry in browser.get_log("browser")
+              if entry["level"] == "SEVERE"]
+    assert not errors, errors

@@ -1,8 +1,10 @@
 """`course serve` as users meet it: a real server process on localhost, real HTTP requests, a
-clean stop; and a clear refusal (exit 2) of a missing model, a foreign file, a port in use."""
+clean stop; a clear refusal (exit 2) of a missing model, a foreign file, a port in use; and
+clients that misbehave on the wire: over-limit uploads, stalled bodies, idle connections."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -10,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +21,12 @@ import httpx
 import pytest
 
 from course import cli
-from course.serve import server_process
-from tests.course.test_webapp import model_path  # noqa: F401  (the session's tiny model)
+from course.serve import server_process, webapp
+from helpers.deploy.classifier import Classifier
+from tests.course.test_webapp import (
+    assert_error,
+    model_path,  # noqa: F401  (the session's tiny model)
+)
 from tests.helpers import test_uploads as made
 
 pytestmark = pytest.mark.backend
@@ -158,3 +165,100 @@ def test_serve_works_without_the_runner_tools(model_path, tmp_path):  # noqa: F8
 
 def test_the_course_script_is_installed():
     assert shutil.which("course") or Path(sys.executable).with_name("course").is_file()
+
+
+def test_a_model_file_not_named_keras_exits_2_with_what_to_do(model_path, tmp_path):  # noqa: F811
+    renamed = shutil.copy(model_path, tmp_path / "x.h5")
+    result = run_course("serve", "--model", str(renamed), "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert f"course: cannot serve {renamed}: " in result.stderr
+    assert "its name ends in '.h5'" in result.stderr and "rename it to x.keras" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_over_limit_uploads_get_the_413_in_sync_and_async_clients(model_path,  # noqa: F811
+                                                                    tmp_path):
+    """A client sends its whole body before it reads the answer: the server reads what it
+    sends (up to webapp.DRAIN_BYTES) before it answers 413 and closes, else httpx's async client
+    meets a ReadError (the connection reset) instead of the answer. With and without
+    Content-Length (chunked)."""
+    big = b"\x00" * 3_000_000
+    chunked = {"content-type": "multipart/form-data; boundary=xyz"}
+    form = (b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n" + big + b"\r\n--xyz--\r\n")
+
+    def chunks():
+        for start in range(0, len(form), 65536):
+            yield form[start:start + 65536]
+
+    async def async_chunks():
+        for chunk in chunks():
+            yield chunk
+
+    async def async_answers(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return [*[await client.post(f"{url}/predict",
+                                        files={"file": ("big.png", big, "image/png")})
+                      for _ in range(3)],
+                    await client.post(f"{url}/predict", content=async_chunks(), headers=chunked)]
+
+    with course_serve(model_path, "--max-upload-mb", "1", log=tmp_path / "serve.log") as (
+            _, url):
+        with httpx.Client(timeout=30) as client:
+            answers = [*[client.post(f"{url}/predict",
+                                     files={"file": ("big.png", big, "image/png")})
+                         for _ in range(3)],
+                       client.post(f"{url}/predict", content=chunks(), headers=chunked)]
+        answers += asyncio.run(async_answers(url))
+        for answer in answers:
+            assert_error(answer, 413, "file_too_large")
+            assert answer.headers["connection"] == "close"
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def impatient_server(model_path) -> Iterator[tuple[str, int]]:  # noqa: F811
+    """The web app on uvicorn in a thread, configured as `course serve` configures it but with
+    a 1 s body timeout and a 1 s keep-alive; yields its (host, port)."""
+    app = webapp.create_app(Classifier.from_file(model_path), body_timeout=1)
+    server = server_process.uvicorn_server(app, log_level="warning", keep_alive=1)
+    with server_process.bind("127.0.0.1", 0) as sock:
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started, "uvicorn did not start in 30 s"
+        try:
+            yield sock.getsockname()[:2]
+        finally:
+            server.should_exit = True
+            thread.join(30)
+
+
+def read_until_closed(connection: socket.socket) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and the seconds it took
+    (the socket's own timeout fails the test if the server never closes it)."""
+    start, received = time.monotonic(), b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received, time.monotonic() - start
+
+
+def test_a_client_that_stalls_in_its_body_is_dropped_in_seconds(impatient_server):
+    with socket.create_connection(impatient_server, timeout=30) as connection:
+        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: test\r\n"
+                           b"Content-Type: multipart/form-data; boundary=xyz\r\n"
+                           b"Content-Length: 100000\r\n\r\n--xyz\r\n")  # then nothing
+        answer, seconds = read_until_closed(connection)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b'"error":"body_timeout"' in answer
+    assert seconds < 10  # dropped after the 1 s timeout, not held forever
+
+
+def test_an_idle_kept_alive_connection_is_closed(impatient_server):
+    with socket.create_connection(impatient_server, timeout=30) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        answer, seconds = read_until_closed(connection)
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"status":"ok"' in answer
+    assert seconds < 10

@@ -3,11 +3,17 @@ and JSON of each answer, and a good request answered right after each bad one.""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import shutil
+import threading
 import warnings
 import zipfile
 from pathlib import Path
 
+import anyio
+import httpx
 import keras
 import numpy as np
 import pytest
@@ -113,7 +119,7 @@ def test_good_images_of_every_kind_get_three_predictions(client, name, data):
     (made.grayscale(), "grayscale"), (made.rgba_half_transparent(), "composited on white"),
     (made.palette_with_transparency(), "palette"), (made.png_16bit(), "16-bit"),
     (made.animated_gif(), "first frame"), (made.exif_rotated_jpeg(), "EXIF orientation (6)"),
-    (made.jpeg(640, 480), "centre 480x480 square"),
+    (made.png(320, 240), "centre 240x240 square"), (made.jpeg(640, 480), "decoded at 1/4 scale"),
 ])
 def test_the_answer_says_what_was_done_to_the_image(client, data, note):
     notes = assert_good_prediction(upload(client, data))["notes"]
@@ -235,3 +241,155 @@ def test_a_card_the_classifier_cannot_honour_is_refused(model_path, tmp_path, ch
     with pytest.raises(ValueError, match=words):
         classifier.Classifier.from_file(rewrite_card(model_path, tmp_path / "m.keras",
                                                      **changes))
+
+
+def test_a_model_file_renamed_from_keras_is_refused_with_what_to_do(model_path, tmp_path):
+    """Keras reads a file as its name's ending says: a .keras archive named .h5 would be read
+    as HDF5 and fail with h5py's "file signature not found"."""
+    for name in ("model.h5", "model"):
+        renamed = shutil.copy(model_path, tmp_path / name)
+        with pytest.raises(ValueError, match=r"its name (ends in '\.h5'|has no extension).*"
+                                             r"rename it to model\.keras"):
+            classifier.Classifier.from_file(renamed)
+
+
+URL_IN_HTML = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)|url:\s*["']([^"']+)|(\w+://[^\s"'<>]+)""")
+
+
+@pytest.mark.parametrize("page", ["/", "/docs"])
+def test_the_pages_load_everything_from_the_app_itself(client, page):
+    """No CDN, no fonts, no validator: every address in the page is on the app's own origin,
+    and answers."""
+    answer = client.get(page)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    addresses = [next(part for part in found if part)
+                 for found in URL_IN_HTML.findall(answer.text)]
+    assert all("://" not in address and not address.startswith("//")
+               for address in addresses), addresses
+    if page == "/docs":
+        assert len(addresses) >= 3  # Swagger UI's script and style, the API's description
+    for address in addresses:
+        assert client.get(httpx.URL(str(answer.url)).join(address)).status_code == 200, address
+
+
+def test_redoc_is_off_since_its_script_loads_a_logo_from_the_internet(client):
+    assert_error(client.get("/redoc"), 404, "not_found")
+    assert "no ReDoc page" in client.get("/").text
+
+
+def test_the_model_cards_names_are_escaped_in_html_and_the_api_description(model_path,
+                                                                           tmp_path):
+    names = ["<script>alert(1)</script>", *CIFAR10_CLASSES[1:]]
+    hostile = rewrite_card(model_path, tmp_path / "hostile.keras", class_names=names,
+                           model='<img src=x onerror="alert(2)">')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(webapp.create_app(classifier.Classifier.from_file(hostile))) as client:
+        for page in ("/", "/docs"):
+            text = client.get(page).text
+            assert "<script>alert(1)" not in text and "<img src=x" not in text
+        description = client.get("/openapi.json").json()["info"]["description"]
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in description
+        assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in description
+        assert "<" not in description
+        assert client.get("/health").json()["classes"][0] == names[0]  # JSON, not HTML
+
+
+def blocking_classifier(model_path: Path) -> tuple[classifier.Classifier, threading.Event,
+                                                   threading.Event]:
+    """A classifier whose predictions wait until `release` is set; `entered` says one began."""
+    served = classifier.Classifier.from_file(model_path)
+    entered, release, predict = threading.Event(), threading.Event(), served.predict
+
+    def predict_when_released(data):
+        entered.set()
+        assert release.wait(60), "the test never released the prediction"
+        return predict(data)
+
+    served.predict = predict_when_released
+    return served, entered, release
+
+
+def test_uploads_past_the_workers_and_the_queue_get_503_with_retry_after(model_path):
+    served, entered, release = blocking_classifier(model_path)
+    app = webapp.create_app(served, workers=1, waiting=0)
+    files = {"file": ("photo.png", made.png(), "image/png")}
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            first = asyncio.create_task(client.post("/predict", files=files))
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            refused = await client.post("/predict", files=files)
+            release.set()
+            return refused, await first, await client.post("/predict", files=files)
+
+    refused, first, later = asyncio.run(scenario())
+    body = assert_error(refused, 503, "busy")
+    assert refused.headers["retry-after"] == "1" and "try again" in body["detail"]
+    assert_good_prediction(first)
+    assert_good_prediction(later)
+
+
+def test_turns_queue_a_bounded_number_of_calls_and_refuse_the_rest():
+    turns = webapp.Turns(workers=1, waiting=2)
+    release, done = threading.Event(), []
+
+    def work(number: int) -> None:
+        assert release.wait(60)
+        done.append(number)
+
+    async def scenario():
+        async with anyio.create_task_group() as group:
+            for number in range(3):  # one runs, two wait
+                group.start_soon(turns.run, work, number)
+            while turns.admitted < 3:
+                await anyio.sleep(0.01)
+            with pytest.raises(webapp.ApiError) as refused:
+                await turns.run(work, 3)
+            release.set()
+        return refused.value
+
+    refused = anyio.run(scenario)
+    assert refused.status == 503 and refused.headers == {"Retry-After": "1"}
+    assert sorted(done) == [0, 1, 2] and turns.admitted == 0
+    with pytest.raises(ValueError, match="at least 1 worker"):
+        webapp.Turns(workers=0, waiting=1)
+
+
+def test_a_client_that_stops_sending_its_body_gets_408(model_path):
+    """Driven at the ASGI level: 10 bytes of the 1,000 announced, then nothing."""
+    app = webapp.create_app(classifier.Classifier.from_file(model_path), body_timeout=0.5)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/predict", "raw_path": b"/predict",
+             "root_path": "", "query_string": b"", "server": ("127.0.0.1", 8000),
+             "client": ("127.0.0.1", 5000),
+             "headers": [(b"host", b"app"), (b"content-length", b"1000"),
+                         (b"content-type", b"multipart/form-data; boundary=xyz")]}
+    sent, calls = [], []
+
+    async def receive():
+        calls.append(1)
+        if len(calls) == 1:
+            return {"type": "http.request", "body": b"--xyz\r\nCon", "more_body": True}
+        await anyio.sleep_forever()
+
+    async def send(message):
+        sent.append(message)
+
+    async def scenario():
+        with anyio.fail_after(10):  # seconds, not forever
+            await app(scope, receive, send)
+
+    anyio.run(scenario)
+    start, body = sent[0], b"".join(message.get("body", b"") for message in sent[1:])
+    assert start["status"] == 408 and (b"connection", b"close") in start["headers"]
+    answer = json.loads(body)
+    assert answer["error"] == "body_timeout" and "0.5 s" in answer["detail"]
+
+
+def test_a_body_timeout_must_be_positive(model_path):
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        webapp.BodyLimit(None, limit=10, timeout=0)

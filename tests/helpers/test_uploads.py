@@ -1,7 +1,7 @@
 """helpers.deploy.uploads: any upload -> the model's 32x32 RGB uint8 input, or a clear refusal.
 
-Every test image is made here with Pillow (no binary fixtures); the web app's tests reuse the
-builders below."""
+Every test image is made here with Pillow (no binary fixtures), or by the hostile-upload
+benchmark's builders; the web app's tests reuse the builders below."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from course.bench.hostile_uploads import large_pixel_jpeg, many_page_tiff
 from helpers.deploy import uploads
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -164,10 +165,11 @@ def test_truncated_files_are_refused_and_the_global_setting_stays_strict():
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
-@pytest.mark.parametrize("side", [20_000, 8_000])
+@pytest.mark.parametrize("side", [20_000, 8_000, 4_500])
 def test_a_decompression_bomb_is_refused_from_its_header_fast_and_small(side):
-    """20,000 x 20,000 is over Pillow's own limit too; 8,000 x 8,000 (64 million pixels) is
-    under Pillow's but over ours: both refused without decoding a pixel."""
+    """20,000 x 20,000 is over Pillow's own limit too; 8,000 x 8,000 (64 million pixels) and
+    4,500 x 4,500 (20 million) are under Pillow's but over ours: all refused without decoding a
+    pixel."""
     data = bomb(side)
     assert len(data) < 100_000  # a few KB that would decode to tens or hundreds of MB
     max_image_pixels = Image.MAX_IMAGE_PIXELS
@@ -188,6 +190,55 @@ def test_a_decompression_bomb_is_refused_from_its_header_fast_and_small(side):
 def test_the_pixel_limit_is_a_parameter():
     with pytest.raises(uploads.ImageDimensionsError, match="64 x 48 pixels"):
         uploads.to_model_input(png(64, 48), max_pixels=1000)
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale():
+    """A 4000 x 4000 JPEG is decoded at 1/8 scale (500 x 500), under a pixel limit its full size
+    is far over; what the model gets is what a full decode would give, within JPEG's noise."""
+    data = large_pixel_jpeg(4000)
+    image, notes = uploads.open_image(data, max_pixels=300_000, needed_side=96)
+    assert image.size == (500, 500)
+    assert any("4000x4000 JPEG decoded at 1/8 scale, 500x500" in note for note in notes), notes
+    array, _ = uploads.to_model_input(data, max_pixels=300_000)
+    full, _ = uploads.to_array(Image.open(io.BytesIO(data)))
+    assert np.abs(array.astype(int) - full.astype(int)).max() <= 3
+
+
+def test_a_progressive_jpeg_counts_all_its_pixels():
+    """libjpeg holds a progressive JPEG's coefficients for every pixel, whatever the scale."""
+    with pytest.raises(uploads.ImageDimensionsError, match="progressive JPEG"):
+        uploads.to_model_input(large_pixel_jpeg(1000, progressive=True), max_pixels=500_000)
+    array, _ = uploads.to_model_input(large_pixel_jpeg(1000), max_pixels=500_000)
+    assert array.shape == (32, 32, 3)
+
+
+def test_a_16_bit_image_is_shrunk_before_its_values_are_scaled():
+    """The values of a 16-bit image are scaled with NumPy in 64-bit floats: on the full image,
+    3000 x 3000 pixels would take 72 MB per copy; shrunk first, a fraction of one."""
+    ramp = np.linspace(0, 65535, 3000).astype(np.uint16)
+    data = encode(Image.fromarray(np.repeat(ramp[:, None], 3000, axis=1)), "PNG",
+                  compress_level=1)
+    tracemalloc.start()
+    try:
+        array, notes = uploads.to_model_input(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, f"{peak / 1e6:.0f} MB traced"
+    assert any("16-bit" in note for note in notes)
+    assert array[0, 16, 0] <= 8 and array[-1, 16, 0] >= 247
+
+
+def test_a_tiff_of_100000_pages_is_read_without_walking_them():
+    """Counting a TIFF's pages reads each page's header and grows with their square:
+    49 s of CPU for 100,000 pages. Only the first page is read."""
+    data = many_page_tiff(100_000)
+    assert len(data) < uploads.DEFAULT_MAX_BYTES
+    start = time.process_time()
+    array, notes = uploads.to_model_input(data)
+    assert time.process_time() - start < 5  # seconds, not a minute
+    assert any("TIFF with more than one frame" in note for note in notes), notes
+    assert (array == 128).all()
 
 
 def test_grayscale_becomes_three_equal_channels():
@@ -260,7 +311,7 @@ def test_animated_images_use_their_first_frame(fmt):
                    **({"lossless": True} if fmt == "WEBP" else {})))
     array, notes = uploads.to_model_input(data)
     assert close_to(array[16, 16], RED)
-    assert any("3 frames" in note and "first frame" in note for note in notes)
+    assert any("more than one frame" in note and "first frame" in note for note in notes)
 
 
 def test_exif_orientation_is_applied():
