@@ -115,15 +115,19 @@ def discover_notebooks(notebooks_dir: Path, only: Sequence[str] | None = None) -
 
 
 def notebook_parameters(profile: str, output_dir: Path, notebook: Path,
-                        overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+                        overrides: Mapping[str, object] | None = None, *,
+                        kernel_dir: Path) -> dict[str, object]:
     """The parameters injected into one notebook: those of the profile, then the `overrides`
-    (e.g. an instructor's SEED), that the notebook declares, and its own output folder."""
+    (e.g. an instructor's SEED), that the notebook declares, and its own output folder,
+    relative to `kernel_dir`, where its kernel starts: an executed or handed-out copy then
+    carries no absolute path of the machine that ran or prepared it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     declared = papermill.inspect_notebook(str(notebook))
     wanted = {**PROFILES[profile], **(overrides or {})}
     injected = {name: value for name, value in wanted.items() if name in declared}
-    return {**injected, "OUTPUT_DIR": str(notebook_output_dir(output_dir, notebook))}
+    output = os.path.relpath(notebook_output_dir(output_dir, notebook), Path(kernel_dir).resolve())
+    return {**injected, "OUTPUT_DIR": Path(output).as_posix()}
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -322,6 +326,15 @@ def notebook_output_dir(output_dir: Path, notebook: Path) -> Path:
     return (output_dir / notebook.stem).resolve()
 
 
+def _recorded(path: Path) -> str:
+    """A path as papermill records it in the copy's metadata: relative to the folder the
+    command runs in, so that a copy does not carry the machine's absolute paths."""
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return str(path)
+
+
 def prepare_series(notebooks: Sequence[Path], profile: str, output_dir: Path,
                    overrides: Mapping[str, object] | None = None) -> list[Path]:
     """Copies of the notebooks with the profile's parameters injected and nothing executed
@@ -331,8 +344,9 @@ def prepare_series(notebooks: Sequence[Path], profile: str, output_dir: Path,
     for notebook in notebooks:
         target = output_dir / notebook.name
         papermill.execute_notebook(
-            str(notebook), str(target), kernel_name=KERNEL, prepare_only=True,
-            parameters=notebook_parameters(profile, output_dir, notebook, overrides),
+            _recorded(notebook), _recorded(target), kernel_name=KERNEL, prepare_only=True,
+            parameters=notebook_parameters(profile, output_dir, notebook, overrides,
+                                           kernel_dir=output_dir),  # a copy runs where it is
             progress_bar=False)
         prepared.append(target)
     return prepared
@@ -400,10 +414,11 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: i
     start = time.perf_counter()
     _forget_earlier_run(output_dir, notebook)
     try:
-        parameters = notebook_parameters(profile, output_dir, notebook, overrides)
+        parameters = notebook_parameters(profile, output_dir, notebook, overrides,
+                                         kernel_dir=notebook.parent)  # papermill's cwd below
         with native_stderr_to(output_dir / f"{notebook.stem}.stderr.log"):
             papermill.execute_notebook(
-                str(notebook), str(output_dir / notebook.name), parameters=parameters,
+                _recorded(notebook), _recorded(output_dir / notebook.name), parameters=parameters,
                 kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
                 progress_bar=False,
                 extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"])

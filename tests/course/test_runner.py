@@ -93,7 +93,7 @@ def test_prepare_injects_the_profile_and_executes_nothing(series, tmp_path):
 
 def test_unknown_profile_is_refused(series, tmp_path):
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        runner.notebook_parameters("huge", tmp_path, series / "00_good.ipynb")
+        runner.notebook_parameters("huge", tmp_path, series / "00_good.ipynb", kernel_dir=series)
 
 
 def test_set_overrides_the_profile_where_the_notebook_declares_the_name(series, tmp_path):
@@ -443,3 +443,22 @@ def test_set_output_dir_is_refused_and_folders_must_be_paths(series, tmp_path, c
     runner.check_overrides([notebook], {"DATA_DIR": None})
     with pytest.raises(ValueError, match="DATA_DIR must be a folder's path in quotes, or None"):
         runner.check_overrides([notebook], {"DATA_DIR": 5})
+
+
+def test_copies_carry_no_absolute_path_of_the_machine(series, tmp_path, monkeypatch):
+    """The injected OUTPUT_DIR is relative to where the copy's kernel starts, and still the
+    notebook's folder of the run: results land where the report reads them. Papermill's record
+    of the paths is relative to the folder the command ran in (the course's, here)."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert _run(series, out, "--only", "00") == 0
+    assert _prepare(series, tmp_path / "prepared", "--only", "00") == 0
+    for copy in (out / "00_good.ipynb", tmp_path / "prepared" / "00_good.ipynb"):
+        injected = nbformat.read(copy, as_version=4).cells[1]
+        assert "injected-parameters" in injected.metadata.tags
+        assert str(tmp_path) not in copy.read_text(), copy
+    injected = nbformat.read(out / "00_good.ipynb", as_version=4).cells[1].source
+    assert 'OUTPUT_DIR = "../out/00_good"' in injected
+    assert (out / "00_good" / "results.json").is_file()
+    prepared = nbformat.read(tmp_path / "prepared" / "00_good.ipynb", as_version=4)
+    assert 'OUTPUT_DIR = "00_good"' in prepared.cells[1].source
