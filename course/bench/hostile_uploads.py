@@ -19,7 +19,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import struct
 import sys
 import tempfile
@@ -34,8 +33,8 @@ import numpy as np
 from PIL import Image
 
 from course.bench import options
+from course.bench.load_test import client_machine, started_course_serve
 
-START_TIMEOUT = 180  # seconds for a started server to answer /health
 MAX_UPLOADS = 1024  # threads
 MAX_IMAGE_SIDE = 12_000  # pixels: 432 MB to generate, and under Pillow's own limit
 MAX_TIFF_PAGES = 110_000  # 90 bytes a page: under 10 MiB
@@ -195,20 +194,9 @@ def report(found: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from course.serve import server_process
-
     image = large_pixel_jpeg(args.image_side)
     with tempfile.TemporaryDirectory() as scratch:
-        model = args.model
-        if model is None:
-            from course.bench.stand_in_model import save_untrained_model
-
-            model = save_untrained_model(Path(scratch) / "model.keras")
-            print("model:        a tiny CNN with random weights (--model PATH for another)")
-        # --stop-at-stdin-eof: the server cannot outlive this benchmark, however it ends
-        with server_process.started_server(model, "--stop-at-stdin-eof",
-                                           log=Path(scratch) / "serve.log",
-                                           timeout=START_TIMEOUT) as (process, url):
+        with started_course_serve(args.model, Path(scratch)) as (process, url):
             health = httpx.get(f"{url}/health", timeout=10).json()
             print(f"server:       {url}, serving {health.get('model', 'unknown')}", flush=True)
             post(url, "warm-up.jpg", large_pixel_jpeg(64), "image/jpeg", args.timeout)
@@ -217,8 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                                        settle=args.settle, timeout=args.timeout)
             tiff = tiff_cost(url, process.pid, many_page_tiff(args.tiff_pages),
                              timeout=args.timeout)
-    found = {"machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-                        f"Python {platform.python_version()}",
+    found = {"machine": client_machine(),
              "backend": health.get("keras_backend", "unknown"), "uploads": args.uploads,
              "image": f"{args.image_side}x{args.image_side} JPEG ({len(image):,} bytes)",
              "settle": args.settle, "memory": memory, "tiff_pages": args.tiff_pages,

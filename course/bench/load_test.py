@@ -21,11 +21,13 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -70,6 +72,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.model and not args.model.is_file():
         parser.error(f"--model: no file at {args.model}")
     return args
+
+
+def client_machine() -> str:
+    """The machine the benchmark's client runs on (the server's, when it starts one), for the
+    printed record."""
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}")
+
+
+@contextlib.contextmanager
+def started_course_serve(model: Path | None, scratch: Path
+                         ) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`course serve` in a process of its own on `model`, or, when None, on a tiny CNN with
+    random weights saved in `scratch` (the network's size then counts for little, the server's
+    own work for most); yields the process and its URL, and stops it however the block ends.
+    Keras loads only in the server, never in this client."""
+    from course.serve import server_process
+
+    if model is None:
+        from course.bench.stand_in_model import save_untrained_model
+
+        model = save_untrained_model(scratch / "model.keras")
+        print("model:        a tiny CNN with random weights (--model PATH for another)")
+    # --stop-at-stdin-eof: the server cannot outlive the benchmark, however it ends
+    with server_process.started_server(model, "--stop-at-stdin-eof", log=scratch / "serve.log",
+                                       timeout=START_TIMEOUT) as started:
+        yield started
 
 
 def test_image(side: int, seed: int = 0) -> bytes:
@@ -142,8 +171,7 @@ def figures(result: dict, *, requests: int, concurrency: int, backend: str,
         return float(np.percentile(milliseconds, p))
 
     return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()}",
+        "machine": client_machine(),
         "backend": backend,
         "image": image,
         "requests": requests,
@@ -186,18 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
         url = args.url.rstrip("/") if args.url else None
         if url is None:
-            from course.serve import server_process
-
-            model = args.model
-            if model is None:
-                from course.bench.stand_in_model import save_untrained_model
-
-                model = save_untrained_model(Path(scratch) / "model.keras")
-                print("model:        a tiny CNN with random weights (--model PATH for another)")
-            # --stop-at-stdin-eof: the server cannot outlive this benchmark, however it ends
-            _, url = stack.enter_context(server_process.started_server(
-                model, "--stop-at-stdin-eof", log=Path(scratch) / "serve.log",
-                timeout=START_TIMEOUT))
+            _, url = stack.enter_context(started_course_serve(args.model, Path(scratch)))
         try:
             health = httpx.get(f"{url}/health", timeout=10).json()
             backend = health.get("keras_backend", "unknown")
