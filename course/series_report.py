@@ -20,8 +20,10 @@ from course.runner import STATUSES, NotebookOutcome, notebook_output_dir  # noqa
 from helpers.results_log import headline, read_results  # noqa: E402
 
 SUMMARY_COLUMNS = ["notebook", "status", "dataset", "model", "test_accuracy", "val_accuracy",
-                   "parameters", "epochs", "training_seconds", "seconds", "error", "run"]
+                   "parameters", "epochs", "training_seconds", "training_pflop",
+                   "tflop_per_second", "seconds", "error", "run"]
 COUNT_COLUMNS = ("parameters", "epochs")  # ints, even where pandas made a column float
+WORK_COLUMNS = ("training_pflop", "tflop_per_second")  # estimates: three figures say enough
 EARLIER_RUN = "an earlier run"  # rows of a results.csv written before runs were named
 
 
@@ -58,8 +60,11 @@ def summarise(outcomes: Sequence[NotebookOutcome]) -> tuple[pd.DataFrame, pd.Dat
         ran = outcome.status != "not run"  # else its folder holds no record of this run
         results = (read_results(outcome.output_dir) if ran else None) or {}
         best = headline(results) if results else None
+        work = results.get("training") or {}  # all the notebook's training, not the headline's
         rows.append({"notebook": outcome.notebook, "status": outcome.status,
                      "dataset": results.get("dataset", ""), **(best or {}),
+                     "training_pflop": work.get("training_pflop"),
+                     "tflop_per_second": work.get("tflop_per_second"),
                      "seconds": round(outcome.seconds, 1) if ran else None,
                      "error": outcome.error, "run": outcome.run})
         models += [{"notebook": outcome.notebook, **model, "run": outcome.run}
@@ -80,7 +85,7 @@ def _cell_text(column: str, value: object) -> str:
         return f"{value:.1%}"
     if isinstance(value, int) or column in COUNT_COLUMNS:
         return f"{int(value):,}"
-    digits = 4 if column.endswith("loss") else 6
+    digits = 4 if column.endswith("loss") else 3 if column in WORK_COLUMNS else 6
     return repr(float(f"{value:.{digits}g}"))
 
 
@@ -133,7 +138,10 @@ def write_report(outcomes: Sequence[NotebookOutcome], output_dir: Path, run: str
                      "notebooks this run did not execute (see the run column).")
     lines += [
         "Each notebook is summarised by its best model on validation; its test accuracy is "
-        "measured once, at the end of the notebook.", "",
+        "measured once, at the end of the notebook. training_pflop and tflop_per_second count "
+        "all the notebook's timed training (every fit, reported model or not; FLOPs from the "
+        "backend's cost analysis, helpers.flops); training_seconds is the headline model's.",
+        "",
         for_reading(summary.drop(columns=["error"] + (["run"] if one_run else []))), "",
         "![Test accuracy per notebook](accuracy.png)", "",
     ]

@@ -77,6 +77,30 @@ def accelerators() -> list[str]:
     return []
 
 
+def accelerator_model() -> str | None:
+    """The model name of the first accelerator ("Tesla T4", "NVIDIA H100 80GB HBM3"), as its
+    driver reports it, or None on a CPU-only machine."""
+    name = backend()
+    with native_stderr_to(os.devnull):
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                return tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+            return "TPU" if tf.config.list_logical_devices("TPU") else None
+        if name == "jax":
+            import jax
+
+            kinds = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+            return kinds[0] if kinds else None
+        if name == "torch":
+            import torch
+
+            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return None
+
+
 def mixed_precision_policy() -> str:
     """The Keras dtype policy that trains fastest here: "mixed_bfloat16" where the hardware
     computes in bfloat16 natively (TPUs, NVIDIA GPUs from Ampere on: compute capability 8.0),

@@ -18,7 +18,9 @@ RESULTS_FILE = "results.json"
 
 class ResultsLog:
     """The models a notebook trained and what each reached, written to
-    `output_dir/results.json` after every addition (a crash later keeps what was done).
+    `output_dir/results.json` after every addition (a crash later keeps what was done), with
+    the training this kernel has done so far in all (`helpers.training.WORK_DONE`: every fit
+    timed by an EpochClock, reported models or not), for the series' report.
 
     Creating a log starts an empty file, so no stale result of an earlier run survives."""
 
@@ -27,6 +29,7 @@ class ResultsLog:
         self.notebook = notebook
         self.dataset = dataset
         self.models: list[dict] = []
+        self.environment = _where_it_runs()
         self._write()
 
     def add(self, name: str, model: keras.Model, run: TrainingRun, *,
@@ -51,6 +54,8 @@ class ResultsLog:
                                   else val_accuracy),
             "test_accuracy": float(test_accuracy),
             "test_loss": float(test_loss),
+            "training_pflop": None if run.flops is None else run.flops / 1e15,
+            "tflop_per_second": run.tflop_per_second,
             **extra,
         }
         self.models = [m for m in self.models if m["model"] != name] + [row]
@@ -67,9 +72,21 @@ class ResultsLog:
         return table
 
     def _write(self) -> None:
+        from helpers.training import WORK_DONE  # here: reading results needs no Keras
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"notebook": self.notebook, "dataset": self.dataset, "models": self.models}
+        payload = {"notebook": self.notebook, "dataset": self.dataset,
+                   "environment": self.environment, "training": WORK_DONE.summary(),
+                   "models": self.models}
         self.path.write_text(json.dumps(payload, indent=2))
+
+
+def _where_it_runs() -> dict[str, str]:
+    """The backend and the device the notebook trains on, for a report or a reference row."""
+    from helpers import environment
+
+    return {"backend": environment.backend(),
+            "device": environment.accelerator_model() or "CPU (no GPU)"}
 
 
 def read_results(output_dir: str | Path) -> dict | None:

@@ -12,13 +12,24 @@ from pathlib import Path
 import keras
 import pandas as pd
 
+from helpers import flops as flop_count
+
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What one `fit` produced: one row per epoch (all epochs, across resumes) and the time."""
+    """What one `fit` produced: one row per epoch (all epochs, across resumes), the training
+    seconds, and the training FLOPs (None where the backend cannot count them)."""
 
     history: pd.DataFrame
     seconds: float
+    flops: float | None = None
+
+    @property
+    def tflop_per_second(self) -> float | None:
+        """The training arithmetic achieved: FLOPs per second of training, in TFLOP/s."""
+        if self.flops is None or self.seconds <= 0:
+            return None
+        return self.flops / self.seconds / 1e12
 
     @property
     def epochs(self) -> int:
@@ -29,12 +40,49 @@ class TrainingRun:
         return float(self.history[metric].iloc[-1])
 
 
+@dataclass
+class Work:
+    """The training this Python process has done: timed fits, their seconds, and the FLOPs of
+    those whose work could be counted (with their own seconds, for the FLOP/s)."""
+
+    fits: int = 0
+    seconds: float = 0.0
+    flops: float = 0.0
+    counted_seconds: float = 0.0
+
+    def add(self, seconds: float, flops: float | None) -> None:
+        self.fits += 1
+        self.seconds += seconds
+        if flops is not None:
+            self.flops += flops
+            self.counted_seconds += seconds
+
+    def summary(self) -> dict:
+        """The totals as `results.json` records them: PFLOP and TFLOP/s."""
+        rate = self.flops / self.counted_seconds / 1e12 if self.counted_seconds else None
+        return {"fits": self.fits, "training_seconds": round(self.seconds, 1),
+                "training_pflop": self.flops / 1e15 if self.counted_seconds else None,
+                "tflop_per_second": rate}
+
+
+# Every EpochClock adds its fit here, so that a notebook's results can say how much training
+# it did in all, including fits that produced no reported model (ablations, timings).
+WORK_DONE = Work()
+
+
 class EpochClock(keras.callbacks.Callback):
     """Records each epoch's training seconds (validation excluded) in `seconds`, and adds them
     to the epoch's logs as `epoch_seconds`, so that a CSV log keeps them across resumes.
 
     The first epoch also pays for compiling the training step; `compile_seconds` estimates
-    that as the first epoch's excess over the median of the others."""
+    that as the first epoch's excess over the median of the others. Given `batch`, one
+    training batch (x, y), it also counts the FLOPs of a training step on batches of that shape
+    (`step_flops`, see helpers.flops) when training ends, and `flops` is the fit's total."""
+
+    def __init__(self, batch: tuple | None = None) -> None:
+        super().__init__()
+        self.batch = batch
+        self.step_flops: float | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.seconds: list[float] = []
@@ -58,6 +106,22 @@ class EpochClock(keras.callbacks.Callback):
         self._start = None
         if logs is not None:
             logs["epoch_seconds"] = self.seconds[-1]
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.batch is not None and self.seconds:
+            self.step_flops = flop_count.training_flops(self.model, self.batch, steps=1)
+        WORK_DONE.add(self.training_seconds, self.flops)
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        return self.params.get("steps") if self.params else None
+
+    @property
+    def flops(self) -> float | None:
+        """The FLOPs of the epochs this fit trained (a smaller last batch counted as full)."""
+        if self.step_flops is None or not self.steps_per_epoch:
+            return None
+        return self.step_flops * self.steps_per_epoch * len(self.seconds)
 
     @property
     def compile_seconds(self) -> float:
@@ -118,7 +182,9 @@ def fit(
     `checkpoint_dir/fit_backup` (point `checkpoint_dir` at Google Drive in Colab to survive a
     lost VM); `checkpoint_dir/fit_history.csv` beside it keeps the per-epoch metrics. When
     training ends normally both are removed, so a later run starts fresh, and so is
-    `checkpoint_dir` if fit created it; anything else in it is left alone.
+    `checkpoint_dir` if fit created it; anything else in it is left alone. The run's `flops`
+    are the training FLOPs of all its epochs (see helpers.flops), None where the backend
+    cannot count them.
 
     A backup of another model raises StaleCheckpointError; a backup that already holds `epochs`
     epochs or more trains nothing, warns, and returns the recorded history."""
@@ -132,6 +198,7 @@ def fit(
     if not backup_dir.exists() and log_path.exists():
         log_path.unlink()  # a finished or abandoned earlier run: start its log afresh
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    clock = EpochClock(batch=next(iter(train)))  # one batch's shapes, to count the FLOPs
     trained = model.fit(
         train,
         validation_data=validation,
@@ -143,7 +210,7 @@ def fit(
         # so an epoch it marks as done is always in the history too.
         callbacks=[
             *callbacks,
-            EpochClock(),
+            clock,
             keras.callbacks.CSVLogger(str(log_path), append=True),
             _BackupAndRestore(str(backup_dir)),
         ],
@@ -158,4 +225,7 @@ def fit(
     log_path.unlink()
     if remove_folder and not any(checkpoint_dir.iterdir()):
         checkpoint_dir.rmdir()
-    return TrainingRun(history=history, seconds=float(history["epoch_seconds"].sum()))
+    flops = (None if clock.step_flops is None or not clock.steps_per_epoch
+             else clock.step_flops * clock.steps_per_epoch * len(history))  # resumed ones too
+    return TrainingRun(history=history, seconds=float(history["epoch_seconds"].sum()),
+                       flops=flops)

@@ -297,6 +297,26 @@ def test_report_numbers_keep_their_type_and_precision(tmp_path):
     assert "64.0" not in cells and "0.0" not in cells
 
 
+def test_the_report_gives_each_notebooks_training_petaflop_and_rate(tmp_path):
+    (tmp_path / "08_fast").mkdir()
+    (tmp_path / "08_fast" / "results.json").write_text(json.dumps(
+        {"notebook": "08_fast", "dataset": "toy",
+         "training": {"fits": 9, "training_seconds": 120.0, "training_pflop": 2.4567,
+                      "tflop_per_second": 20.4725},
+         "models": [{"model": "m", "val_accuracy": 0.5, "test_accuracy": 0.5,
+                     "dataset": "toy", "training_pflop": 0.5, "tflop_per_second": 25.0}]}))
+    outcome = runner.NotebookOutcome("08_fast", "ok", 130.0, tmp_path / "08_fast")
+    series_report.write_report([outcome], tmp_path, "a run")
+    summary = pd.read_csv(tmp_path / "results.csv")
+    # the notebook's total, all its fits: not the headline model's 0.5 PFLOP
+    assert summary.loc[0, "training_pflop"] == pytest.approx(2.4567)
+    assert summary.loc[0, "tflop_per_second"] == pytest.approx(20.4725)
+    assert pd.read_csv(tmp_path / "models.csv").loc[0, "training_pflop"] == 0.5
+    row = next(line for line in (tmp_path / "report.md").read_text().splitlines()
+               if line.startswith("| 08_fast"))
+    assert "2.46" in row and "20.5" in row  # three figures: estimates, not exact counts
+
+
 def test_gpu_probe_is_quiet(capfd):
     """The probe runs in a child process: no CUDA start-up errors reach the terminal."""
     assert isinstance(runner.gpu_available(), bool)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import plots, results_log
+from helpers import plots, results_log, training
 from helpers.training import TrainingRun
 
 
@@ -35,11 +35,28 @@ def test_results_log_writes_after_each_model_and_replaces_a_rerun(tmp_path):
     assert saved["models"][1] == {
         "model": "a", "dataset": "CIFAR-10 (JPEG copy)", "parameters": 1234, "epochs": 2,
         "training_seconds": 12.3,
-        "train_accuracy": 0.6, "val_accuracy": 0.58, "test_accuracy": 0.53, "test_loss": 0.9}
+        "train_accuracy": 0.6, "val_accuracy": 0.58, "test_accuracy": 0.53, "test_loss": 0.9,
+        "training_pflop": None, "tflop_per_second": None}
     # the headline is chosen on validation, even though "a" has the better test accuracy
     assert results_log.headline(saved)["model"] == "b"
     assert list(log.table().index) == ["b", "a"]
     assert log.table().loc["a", "gap"] == pytest.approx(0.6 - 0.58)
+
+
+def test_a_counted_run_records_its_petaflop_and_rate_and_the_log_the_kernels_training(
+        tmp_path, monkeypatch):
+    work = training.Work()
+    monkeypatch.setattr(training, "WORK_DONE", work)
+    work.add(10.0, 3e15)
+    work.add(5.0, None)  # a fit whose FLOPs the backend could not count
+    log = results_log.ResultsLog(tmp_path, "08_test", "CIFAR-10")
+    counted = TrainingRun(history=_run(0.5).history, seconds=20.0, flops=4e15)
+    row = log.add("counted", _Model(), counted, test_loss=1.0, test_accuracy=0.5)
+    assert row["training_pflop"] == pytest.approx(4.0)
+    assert row["tflop_per_second"] == pytest.approx(200.0)
+    assert results_log.read_results(tmp_path)["training"] == {
+        "fits": 2, "training_seconds": 15.0, "training_pflop": pytest.approx(3.0),
+        "tflop_per_second": pytest.approx(300.0)}
 
 
 def test_a_model_on_another_dataset_is_recorded_but_never_the_headline(tmp_path):

@@ -183,3 +183,17 @@ def test_epochs_must_be_a_positive_int(tmp_path):
     train, val = _task()
     with pytest.raises(ValueError, match="epochs"):
         training.fit(_model(), train, val, epochs=0, checkpoint_dir=tmp_path)
+
+
+def test_fit_counts_its_training_flops_and_adds_the_fit_to_the_kernels_work(tmp_path,
+                                                                         monkeypatch):
+    work = training.Work()
+    monkeypatch.setattr(training, "WORK_DONE", work)
+    train, val = _task()  # 192 images in batches of 32: 6 steps an epoch
+    model = _model()
+    run = training.fit(model, train, val, epochs=2, checkpoint_dir=tmp_path / "ck", verbose=0)
+    x, y = next(iter(train))
+    one_step = training.flop_count.train_step_flops(model, x, y)
+    assert run.flops == pytest.approx(one_step * 6 * 2)
+    assert run.tflop_per_second == pytest.approx(run.flops / run.seconds / 1e12)
+    assert (work.fits, work.flops) == (1, pytest.approx(run.flops))

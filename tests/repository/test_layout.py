@@ -21,7 +21,7 @@ MACHINERY = ("course", "papermill", "nbformat", "nbclient", "fastapi", "starlett
 TOPICS = ("modern", "transfer", "diagnostics", "deploy")
 CORE = ("data", "pipeline", "models", "training", "plots", "evaluation", "results_log",
         "published_figures", "notices", "ladder", "environment", "parameters_cell", "selfcheck",
-        "_internal")
+        "flops", "_internal")
 
 
 def imported_modules(source: str, module: str) -> set[str]:
