@@ -153,3 +153,15 @@ def test_epoch_clock_and_images_per_second(images):
     assert clock.compile_seconds >= 0
     with pytest.raises(ValueError, match="need 320 images"):
         speed.images_per_second(model, images, labels, batch_size=16, steps=20)
+
+
+@pytest.mark.parametrize(("device", "policy", "peak"), [
+    ("Tesla T4", "mixed_float16", 65.0), ("Tesla T4", "float32", 8.1),
+    ("NVIDIA L4", "mixed_bfloat16", 121.0), ("NVIDIA L40S", "mixed_bfloat16", None),
+    ("NVIDIA A100-SXM4-40GB", "float32", 156.0), ("NVIDIA H100 80GB HBM3", "mixed_bfloat16", 989.4),
+    ("NVIDIA H100 PCIe", "mixed_bfloat16", 756.0), ("NVIDIA H200", "float32", 494.7),
+    ("TPU v5 lite", "mixed_bfloat16", 197.0), ("TPU v5 lite", "float32", None),
+    ("cpu", "float32", None),
+])
+def test_the_peak_table_knows_common_accelerators_and_no_others(device, policy, peak):
+    assert speed.peak_tflops(device, policy) == peak
