@@ -208,6 +208,19 @@ def run_label(profile: str, overrides: Mapping[str, object], started: datetime) 
     return f"{started:%Y-%m-%d %H:%M:%S}, {profile}{settings}"
 
 
+def run_profile(label: str) -> str | None:
+    """The profile a run label names ("2026-12-06 10:00:00, full, EPOCHS=3" gives "full"), or
+    None for a label that names none (rows of a report older than run labels)."""
+    parts = label.split(", ")
+    return parts[1] if len(parts) > 1 and parts[1] in PROFILES else None
+
+
+def is_full_lesson(label: str) -> bool:
+    """Whether a run label names the full profile with no value changed by --set: the only
+    run whose results are what the lessons reach."""
+    return run_profile(label) == "full" and label.count(", ") == 1
+
+
 def _holds_a_course_run(folder: Path) -> bool:
     """Whether `folder` has what `course run` or `prepare` writes: the owner file, a lock, a
     kernel log, a results.csv (whose rows a later run keeps, so it must be the course's)."""

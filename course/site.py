@@ -19,8 +19,9 @@ import nbformat
 import pandas as pd
 import yaml
 
-from course.runner import discover_notebooks, notebook_output_dir
+from course.runner import discover_notebooks, is_full_lesson, notebook_output_dir
 from course.series_report import earlier_outcomes
+from helpers.ladder import reference_results
 from helpers.results_log import headline, read_results
 
 SOURCES = Path("site")  # mkdocs.yml, home.md, instructors.md, timings.csv, assets/
@@ -32,6 +33,7 @@ LOCAL_BADGE = "../assets/colab-badge.svg"  # from a notebook page, notebooks/NN_
 README_ROW = re.compile(r"^\| (\d\d) \| \[[^\]]+\]\(notebooks/[^)]+\) \| \[reading\]\("
                         r"lessons/[^)]+\) \| (.+) \|$", re.MULTILINE)
 NOT_MEASURED = "not measured yet"
+NO_REFERENCE = "no reference run yet"
 
 
 class SiteError(ValueError):
@@ -151,10 +153,26 @@ def _figure_html(output: nbformat.NotebookNode) -> str:
     return f'<img src="data:image/png;base64,{output.data["image/png"].strip()}" alt="{alt}">'
 
 
-def notebook_page(executed: Path) -> nbformat.NotebookNode:
-    """An executed copy for the site: the Colab badge from the site itself (no request leaves
-    it), and each figure with its title as alt text (see course.figure_alt)."""
+def which_run(run: str, results: dict) -> str:
+    """The note at the top of a notebook's page: which run it shows, on what, and plainly
+    whether that run was shortened."""
+    where = results.get("environment") or {}
+    device = (f" on {where['device']} with the {where['backend']} backend"
+              if where else "")
+    note = f"> **Which run this page shows:** `course run` {run}{device}. "
+    if is_full_lesson(run):
+        return note + "The full lesson, as the notebook is written."
+    return note + ("**This is a shortened or altered run**, not the full lesson: its figures "
+                   "show that the notebook runs, not what the lesson reaches. The course "
+                   "map's reference column gives the results of full-length runs.")
+
+
+def notebook_page(executed: Path, run: str, results: dict) -> nbformat.NotebookNode:
+    """An executed copy for the site: a note on which run it shows (see `which_run`) under its
+    title, the Colab badge from the site itself (no request leaves it), and each figure with
+    its title as alt text (see course.figure_alt)."""
     notebook = read_executed(executed)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(which_run(run, results)))
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace(COLAB_BADGE, LOCAL_BADGE)
@@ -190,26 +208,44 @@ def _measured_on(timings: pd.DataFrame, kind: str) -> str:
                              for row in rows.itertuples()}))
 
 
-def _accuracy(run_dir: Path, stem: str, status: str) -> str:
+def _this_run(run_dir: Path, stem: str, status: str, run: str) -> str:
+    """This run's cell of the map: the headline test accuracy of a full-profile run; for a
+    shortened run only that it ran, since its accuracy is not what the lesson reaches."""
+    if status != "ok":
+        return status
+    if not is_full_lesson(run):
+        return "ran (shortened run)"
     results = read_results(notebook_output_dir(run_dir, Path(f"{stem}.ipynb"))) or {}
     best = headline(results) if results.get("models") else None
     if best and best.get("test_accuracy") is not None:
         return f"{best['test_accuracy']:.1%}"
-    return status if status != "ok" else "—"
+    return "ran (no model recorded)"
+
+
+def _reference(reference: pd.DataFrame, stem: str) -> str:
+    """A notebook's best reference model (chosen on validation): its test accuracy, where and
+    when it was measured."""
+    rows = reference[reference["notebook"] == stem]
+    if rows.empty:
+        return NO_REFERENCE
+    best = rows.sort_values("val_accuracy").iloc[-1]
+    return f"{best['test_accuracy']:.1%} ({best['device']}, {best['backend']}, {best['date']})"
 
 
 def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame,
-               statuses: dict[str, str]) -> str:
-    """The home page's table: each notebook, its lesson, what it teaches, the test accuracy
-    this run reached, and measured minutes on a GPU and on a CPU."""
-    lines = ["| # | Notebook | Lesson | What you learn | Test accuracy (this run) | "
-             "GPU minutes | CPU minutes |", "|---|---|---|---|---|---|---|"]
+               runs: dict[str, tuple[str, str]], reference: pd.DataFrame) -> str:
+    """The home page's table: each notebook, its lesson, what it teaches, the test accuracy of
+    its reference run, what this run did, and measured minutes on a GPU and on a CPU. `runs`
+    gives each executed notebook's (status, run label)."""
+    lines = ["| # | Notebook | Lesson | What you learn | Test accuracy (reference run) | "
+             "This run | GPU minutes | CPU minutes |", "|---|---|---|---|---|---|---|---|"]
     for chapter in chapters:
-        status = statuses.get(chapter.stem, "not run")
+        status, run = runs.get(chapter.stem, ("not run", ""))
         notebook = (f"[{chapter.title.split(' · ', 1)[-1]}](notebooks/{chapter.stem}.ipynb)"
                     if status != "not run" else chapter.title.split(" · ", 1)[-1])
         lines.append(f"| {chapter.number} | {notebook} | [reading](lessons/{chapter.stem}.md) "
-                     f"| {chapter.summary} | {_accuracy(run_dir, chapter.stem, status)} | "
+                     f"| {chapter.summary} | {_reference(reference, chapter.stem)} | "
+                     f"{_this_run(run_dir, chapter.stem, status, run)} | "
                      f"{_minutes(timings, chapter.stem, 'gpu')} | "
                      f"{_minutes(timings, chapter.stem, 'cpu')} |")
     lines += ["", f"GPU minutes: {_measured_on(timings, 'gpu')}. CPU minutes: "
@@ -234,10 +270,13 @@ def times_table(timings: pd.DataFrame, chapters: Sequence[Chapter]) -> str:
 
 
 def _run_sentence(runs: Sequence[str]) -> str:
-    return (f"The notebooks and accuracies on this site come from one `course run` "
-            f"({'; '.join(sorted(set(runs)))}); the [series report](report.md) has every model "
-            "it trained. A smoke run trains on a small subset for one epoch: its accuracies "
-            "only show that everything runs.")
+    return ("The reference column gives each notebook's test accuracy from a full-length run "
+            "of it, with the device, backend and date of that run (the course's "
+            "`helpers/reference_results.csv`). The notebook pages on this site come from one "
+            f"`course run` ({'; '.join(sorted(set(runs)))}); the [series report](report.md) has "
+            "every model it trained. A shortened run (the smoke profile trains on a small "
+            "subset for one epoch) only shows that everything runs: its accuracies are never "
+            "the course's results.")
 
 
 def _copy_mathjax(target: Path) -> None:
@@ -264,6 +303,7 @@ def stage(run_dir: Path, docs: Path, *, root: Path) -> list[dict]:
     summaries = readme_summaries((root / "README.md").read_text())
     chapters = [chapter_of(path, summaries) for path in notebooks]
     timings = read_timings(root / SOURCES / "timings.csv")
+    runs = {outcome.notebook: (outcome.status, outcome.run) for outcome in outcomes}
     (docs / "lessons").mkdir(parents=True)
     (docs / "notebooks").mkdir()
     for chapter in chapters:
@@ -271,12 +311,13 @@ def stage(run_dir: Path, docs: Path, *, root: Path) -> list[dict]:
         (docs / "lessons" / lesson.name).write_text(
             lesson_page(lesson, chapter, executed=chapter.stem in copies))
         if chapter.stem in copies:
-            nbformat.write(notebook_page(copies[chapter.stem]),
+            run = runs[chapter.stem][1]
+            results = read_results(notebook_output_dir(run_dir, copies[chapter.stem])) or {}
+            nbformat.write(notebook_page(copies[chapter.stem], run, results),
                            docs / "notebooks" / f"{chapter.stem}.ipynb")
     home = (root / SOURCES / "home.md").read_text().replace(
         COURSE_MAP_SLOT, _run_sentence([outcome.run for outcome in outcomes]) + "\n\n"
-        + course_map(chapters, run_dir, timings,
-                     {outcome.notebook: outcome.status for outcome in outcomes}))
+        + course_map(chapters, run_dir, timings, runs, reference_results()))
     (docs / "index.md").write_text(home)
     (docs / "instructors.md").write_text((root / SOURCES / "instructors.md").read_text()
                                          .replace(TIMES_SLOT, times_table(timings, chapters)))

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from helpers.results_log import ResultsLog, headline
 
 REFERENCE_FILE = Path(__file__).with_name("reference_results.csv")
-PROVENANCE = ["device", "backend", "dataset", "date", "command"]
+PROVENANCE = ["device", "backend", "dataset", "date", "commit", "command"]
 
 
 def reference_results(path: Path = REFERENCE_FILE) -> pd.DataFrame:

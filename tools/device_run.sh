@@ -6,6 +6,9 @@
 #   tools/device_run.sh recipe-sweep       # the same, one ingredient of the recipe changed at a time
 #   tools/device_run.sh input-pipeline     # benchmarks/input_pipeline.py
 #   tools/device_run.sh notebook 08        # course run --profile full --only 08
+#   tools/device_run.sh reference 08 10    # the full profile of each named notebook, one
+#                                          # course run each, stopped after 9 minutes; then,
+#                                          # here: tools/record_reference.py on its folder
 set -euo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target /tmp/site .whl/*.whl
@@ -39,6 +42,18 @@ case "${1:-}" in
     python3 -m course.cli run --profile full --only "$2" --output "$out/course" 2>&1 \
       | tee "$out/notebook_$2.txt"
     tar -czf "$out/course_$2.tar.gz" -C "$out" course && rm -rf "$out/course" ;;
+  reference)
+    shift
+    commit=${COURSE_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+    for number in "$@"; do
+      # Each notebook its own run, so one that runs out of time leaves the others' records.
+      timeout --signal=TERM 540 python3 -m course.cli run --profile full --only "$number" \
+        --output "$out/reference" 2>&1 | tee "$out/reference_$number.txt" || true
+    done
+    printf 'commit %s\ncommand tools/device_run.sh reference %s\n' "$commit" "$*" \
+      > "$out/reference/provenance.txt"
+    tar -czf "$out/reference.tar.gz" -C "$out" reference && rm -rf "$out/reference" ;;
   *)
-    echo "usage: tools/device_run.sh time-to-accuracy|input-pipeline|notebook NN" >&2; exit 2 ;;
+    echo "usage: tools/device_run.sh time-to-accuracy|recipe-sweep|input-pipeline|notebook NN|reference NN..." >&2
+    exit 2 ;;
 esac

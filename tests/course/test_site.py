@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import nbformat
+import pandas as pd
 import pytest
 
 from course import cli, figure_alt, site
@@ -71,11 +72,12 @@ def course(tmp_path: Path) -> SimpleNamespace:
                    run / "00_first.ipynb")
     (run / "00_first").mkdir()
     (run / "00_first" / "results.json").write_text(json.dumps(
-        {"notebook": "00_first", "dataset": "CIFAR-10", "models": [
+        {"notebook": "00_first", "dataset": "CIFAR-10",
+         "environment": {"device": "Tesla T4", "backend": "jax"}, "models": [
             {"model": "a CNN", "dataset": "CIFAR-10", "val_accuracy": 0.7,
              "test_accuracy": 0.725}]}))
     (run / "results.csv").write_text("notebook,status,seconds,error,run\n"
-                                     "00_first,ok,90,,2026-11-24 10:00:00 smoke\n")
+                                     "00_first,ok,90,,\"2026-11-24 10:00:00, smoke\"\n")
     (run / "report.md").write_text("# Course report\n\n![Test accuracy](accuracy.png)\n")
     fig, ax = plt.subplots()
     ax.set_title("Test accuracy per notebook")
@@ -90,14 +92,41 @@ def built(course: SimpleNamespace) -> SimpleNamespace:
     return course
 
 
-def test_the_home_page_maps_the_course_with_this_runs_accuracy_and_measured_minutes(built):
-    home = (built.output / "index.html").read_text()
+REFERENCE = pd.DataFrame([{"notebook": "00_first", "model": "a CNN", "test_accuracy": 0.812,
+                            "val_accuracy": 0.8, "device": "NVIDIA H100 80GB HBM3",
+                            "backend": "jax", "date": "2026-12-01"}])
+
+
+def test_the_home_page_maps_the_course_with_reference_results_and_measured_minutes(
+        course, monkeypatch):
+    monkeypatch.setattr(site, "reference_results", lambda: REFERENCE)
+    site.build_site(course.run, course.output, root=course.root)
+    home = (course.output / "index.html").read_text()
     assert "what 00_first teaches" in home and "what 01_second teaches" in home
-    assert "72.5%" in home  # the headline model's test accuracy, from results.json
+    assert "81.2% (NVIDIA H100 80GB HBM3, jax, 2026-12-01)" in home
+    assert site.NO_REFERENCE in home  # 01_second has no reference row
+    assert "72.5%" not in home  # a smoke run's accuracy is never shown as a result
+    assert "ran (shortened run)" in home
     assert "1.5" in home  # 90 s on the CPU, from timings.csv
     assert 'href="notebooks/00_first.html"' in home
     assert 'href="notebooks/01_second.html"' not in home  # not run: no page to link to
-    assert "2026-11-24 10:00:00 smoke" in home  # which run the figures come from
+    assert "2026-11-24 10:00:00, smoke" in home  # which run the pages come from
+
+
+def test_a_full_profile_run_shows_its_own_accuracy_beside_the_reference(course, monkeypatch):
+    monkeypatch.setattr(site, "reference_results", lambda: REFERENCE)
+    results = course.run / "results.csv"
+    results.write_text(results.read_text().replace(", smoke", ", full"))
+    site.build_site(course.run, course.output, root=course.root)
+    assert "72.5%" in (course.output / "index.html").read_text()
+    page = (course.output / "notebooks" / "00_first.html").read_text()
+    assert "The full lesson, as the notebook is written." in page
+
+
+def test_a_notebook_page_says_which_run_it_shows_and_that_a_smoke_run_is_shortened(built):
+    page = (built.output / "notebooks" / "00_first.html").read_text()
+    assert "2026-11-24 10:00:00, smoke on Tesla T4 with the jax backend" in page
+    assert "This is a shortened or altered run" in page
 
 
 def test_a_notebook_page_has_its_figures_titles_and_the_colab_button_from_the_site(built):

@@ -49,3 +49,15 @@ def test_course_commands_parse(command):
 def test_programs_the_readme_relies_on_are_installed(program):
     """`make setup` installs these into the environment this test runs in."""
     assert (Path(sys.executable).parent / program).is_file(), f"{program} is not installed"
+
+
+def test_readmes_results_are_the_reference_rows():
+    """README's table of what the course reaches is the one tools/record_reference.py writes
+    from helpers/reference_results.csv: no figure in it comes from anywhere else."""
+    from course.reference_rows import RESULTS_END, RESULTS_START, results_table
+    from course.runner import discover_notebooks
+    from helpers.ladder import reference_results
+
+    shown = README[README.index(RESULTS_START):README.index(RESULTS_END) + len(RESULTS_END)]
+    notebooks = [path.stem for path in discover_notebooks(ROOT / "notebooks")]
+    assert shown == results_table(reference_results(), notebooks)
