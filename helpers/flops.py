@@ -86,6 +86,15 @@ def training_flops(model: keras.Model, batch: tuple, steps: int) -> float | None
         return None
 
 
+def prediction_flops(model: keras.Model, x, count: int) -> float | None:
+    """FLOPs of predicting `count` images with batches shaped like `x`, or None where the
+    backend cannot count them."""
+    try:
+        return inference_flops(model, x) / len(x) * count
+    except FlopCountUnavailable:
+        return None
+
+
 def _xla_flops(lowered) -> float:
     """The `flops` of XLA's cost analysis of a lowered (not yet compiled) computation."""
     cost = lowered.cost_analysis()

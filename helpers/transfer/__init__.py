@@ -91,9 +91,21 @@ def transfer_model(
     x = preprocessing(x)
     x = base(x, training=base_training)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    x = keras.layers.Dropout(dropout, seed=seed)(x)
+    x = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")(x)
     logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name or f"{base.name}_transfer")
+
+
+def split_at_head(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """(features, head) of a `transfer_model`: images to pooled features, and pooled features
+    to logits. They share the model's layers, so a head trained on features computed once
+    (the Keras guide's "feature extraction" workflow) is the model's own head: the model then
+    classifies images as the head did their features."""
+    pooled = model.get_layer("pool").output
+    features = keras.Model(model.input, pooled, name=f"{model.name}_features")
+    head_input = keras.Input(pooled.shape[1:], name="features")
+    logits = model.get_layer("logits")(model.get_layer("head_dropout")(head_input))
+    return features, keras.Model(head_input, logits, name=f"{model.name}_head")
 
 
 def unfreeze_top(base: keras.Model, count: int) -> int:

@@ -55,6 +55,12 @@ def test_training_flops_are_the_steps_times_one_step_and_counting_changes_no_wei
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights(), strict=True))
 
 
+def test_prediction_flops_scale_one_batch_to_the_images_asked_for():
+    model = _compiled(keras.layers.Dense(10), shape=(100,))
+    per_image = 2 * 100 * 10 + 10
+    assert flops.prediction_flops(model, _batch(100), 1000) == pytest.approx(1000 * per_image)
+
+
 def test_an_uncompiled_or_unbuilt_model_is_refused_with_what_to_do():
     model = keras.Sequential([keras.layers.Dense(10)])
     with pytest.raises(ValueError, match="compile"):
@@ -69,3 +75,4 @@ def test_a_backend_without_a_cost_analysis_is_refused_and_training_flops_says_no
     with pytest.raises(flops.FlopCountUnavailable, match="JAX or TensorFlow"):
         flops.train_step_flops(model, _batch(100), np.zeros(BATCH, "int32"))
     assert flops.training_flops(model, (_batch(100), np.zeros(BATCH, "int32")), 3) is None
+    assert flops.prediction_flops(model, _batch(100), 1000) is None

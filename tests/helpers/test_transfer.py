@@ -88,6 +88,27 @@ def test_frozen_base_does_not_change_while_the_head_trains() -> None:
     assert not np.allclose(head_before, keras.ops.convert_to_numpy(head))
 
 
+def test_a_head_trained_on_features_computed_once_is_the_models_own_head() -> None:
+    keras.utils.set_random_seed(0)
+    base = resnet.resnet9_features(2)
+    base.trainable = False
+    model = transfer.transfer_model(base, keras.layers.Rescaling(1 / 255), num_classes=2,
+                                    image_shape=(8, 8, 3), augment=False, seed=0)
+    features, head = transfer.split_at_head(model)
+    splits = tiny_splits()
+    pooled = features.predict(splits.x_train, verbose=0)
+    assert pooled.shape == (len(splits.x_train), base.output.shape[-1])
+    head.compile(optimizer=keras.optimizers.Adam(0.1), loss=keras.losses.
+                 SparseCategoricalCrossentropy(from_logits=True))
+    kernel_before = keras.ops.convert_to_numpy(model.get_layer("logits").kernel)
+    head.fit(pooled, splits.y_train % 2, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(kernel_before, keras.ops.convert_to_numpy(
+        model.get_layer("logits").kernel)), "training the head trains the model's head"
+    np.testing.assert_allclose(model.predict(splits.x_test, verbose=0),
+                               head.predict(features.predict(splits.x_test, verbose=0),
+                                            verbose=0), rtol=1e-5, atol=1e-5)
+
+
 def test_unfreeze_top_trains_the_last_layers_and_keeps_batchnorm_frozen() -> None:
     base = resnet.resnet9_features(2)
     count = transfer.unfreeze_top(base, 4)
