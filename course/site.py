@@ -22,9 +22,10 @@ import yaml
 from course.runner import discover_notebooks, is_full_lesson, notebook_output_dir
 from course.series_report import earlier_outcomes
 from helpers.ladder import reference_results
+from helpers.modern.peaks import peak_tflops
 from helpers.results_log import headline, read_results
 
-SOURCES = Path("site")  # mkdocs.yml, home.md, instructors.md, timings.csv, assets/
+SOURCES = Path("site")  # mkdocs.yml, home.md, instructors.md, timings.csv, WORK_FILE, assets/
 MARKER = ".course-site"  # in every built site: a folder holding it may be rebuilt
 COURSE_MAP_SLOT = "<!-- course map -->"
 TIMES_SLOT = "<!-- notebook times -->"
@@ -34,6 +35,13 @@ README_ROW = re.compile(r"^\| (\d\d) \| \[[^\]]+\]\(notebooks/[^)]+\) \| \[readi
                         r"lessons/[^)]+\) \| (.+) \|$", re.MULTILINE)
 NOT_MEASURED = "not measured yet"
 NO_REFERENCE = "no reference run yet"
+WORK_FILE = "full_profile_flops.csv"  # in SOURCES: each notebook's full-profile training PFLOP
+# The share of a T4's peak assumed for its estimates: what ResNet-9 reached of an H100's
+# bfloat16 peak in README's time-to-accuracy measurement (96,000 images/s x 1.98 GFLOP).
+T4_SHARE = 0.19
+T4_BASIS = ("training only, at 19% of the T4's peak for the notebook's number format (65 TFLOP/s "
+            "in float16, 8.1 in float32), the share of an H100's peak that ResNet-9 reached in "
+            "README's time-to-accuracy measurement")
 
 
 class SiteError(ValueError):
@@ -199,6 +207,43 @@ def _minutes(timings: pd.DataFrame, stem: str, kind: str) -> str:
     return f"{rows['minutes'].iloc[0]:.1f}" if len(rows) else "—"
 
 
+def read_work(path: Path) -> pd.DataFrame:
+    """Each notebook's full-profile training PFLOP and number format ("float32" or "mixed")."""
+    table = pd.read_csv(path, dtype={"notebook": str, "number_format": str})
+    unknown = set(table["number_format"]) - {"float32", "mixed"}
+    if unknown:
+        raise SiteError(f"{path}: number_format must be float32 or mixed, not "
+                        f"{', '.join(sorted(unknown))}")
+    return table.set_index("notebook")
+
+
+def t4_estimate_minutes(pflop: float, number_format: str) -> float:
+    """Minutes of training a free Colab T4 would need for `pflop`, at T4_SHARE of its peak."""
+    policy = "mixed_float16" if number_format == "mixed" else "float32"
+    return pflop * 1e15 / (T4_SHARE * peak_tflops("Tesla T4", policy) * 1e12) / 60
+
+
+def t4_estimate_words(pflop: float, number_format: str) -> str:
+    """The T4 estimate as a notebook's introduction says it: "about 7 minutes"."""
+    minutes = t4_estimate_minutes(pflop, number_format)
+    if minutes < 1:
+        return "under a minute"
+    if minutes >= 120:
+        return f"about {minutes / 60:.0f} hours"
+    return f"about {minutes:.0f} minute{'s' if round(minutes) != 1 else ''}"
+
+
+def _gpu_minutes(timings: pd.DataFrame, work: pd.DataFrame, stem: str) -> str:
+    """Measured GPU minutes, or else the labelled T4 estimate."""
+    measured = _minutes(timings, stem, "gpu")
+    if measured != "—" or stem not in work.index:
+        return measured
+    row = work.loc[stem]
+    if not row["pflop"]:
+        return "no training"
+    return f"≈ {t4_estimate_minutes(row['pflop'], row['number_format']):.0f} (T4 estimate)"
+
+
 def _measured_on(timings: pd.DataFrame, kind: str) -> str:
     """Where the minutes of one kind were measured, in words."""
     rows = timings[timings["kind"] == kind]
@@ -233,10 +278,11 @@ def _reference(reference: pd.DataFrame, stem: str) -> str:
 
 
 def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame,
-               runs: dict[str, tuple[str, str]], reference: pd.DataFrame) -> str:
+               runs: dict[str, tuple[str, str]], reference: pd.DataFrame,
+               work: pd.DataFrame) -> str:
     """The home page's table: each notebook, its lesson, what it teaches, the test accuracy of
-    its reference run, what this run did, and measured minutes on a GPU and on a CPU. `runs`
-    gives each executed notebook's (status, run label)."""
+    its reference run, what this run did, minutes measured on a GPU (or a labelled T4 estimate
+    from `work`) and on a CPU. `runs` gives each executed notebook's (status, run label)."""
     lines = ["| # | Notebook | Lesson | What you learn | Test accuracy (reference run) | "
              "This run | GPU minutes | CPU minutes |", "|---|---|---|---|---|---|---|---|"]
     for chapter in chapters:
@@ -246,9 +292,11 @@ def course_map(chapters: Sequence[Chapter], run_dir: Path, timings: pd.DataFrame
         lines.append(f"| {chapter.number} | {notebook} | [reading](lessons/{chapter.stem}.md) "
                      f"| {chapter.summary} | {_reference(reference, chapter.stem)} | "
                      f"{_this_run(run_dir, chapter.stem, status, run)} | "
-                     f"{_minutes(timings, chapter.stem, 'gpu')} | "
+                     f"{_gpu_minutes(timings, work, chapter.stem)} | "
                      f"{_minutes(timings, chapter.stem, 'cpu')} |")
-    lines += ["", f"GPU minutes: {_measured_on(timings, 'gpu')}. CPU minutes: "
+    lines += ["", f"GPU minutes: {_measured_on(timings, 'gpu')}. Where none was measured, a T4 "
+              f"estimate from the full lesson's training FLOPs (counted with helpers.flops), "
+              f"{T4_BASIS}: an estimate, not a measurement. CPU minutes: "
               f"{_measured_on(timings, 'cpu')}. The [instructors' page](instructors.md) gives "
               "each measurement's source; a dash means none yet."]
     return "\n".join(lines)
@@ -317,7 +365,8 @@ def stage(run_dir: Path, docs: Path, *, root: Path) -> list[dict]:
                            docs / "notebooks" / f"{chapter.stem}.ipynb")
     home = (root / SOURCES / "home.md").read_text().replace(
         COURSE_MAP_SLOT, _run_sentence([outcome.run for outcome in outcomes]) + "\n\n"
-        + course_map(chapters, run_dir, timings, runs, reference_results()))
+        + course_map(chapters, run_dir, timings, runs, reference_results(),
+                     read_work(root / SOURCES / WORK_FILE)))
     (docs / "index.md").write_text(home)
     (docs / "instructors.md").write_text((root / SOURCES / "instructors.md").read_text()
                                          .replace(TIMES_SLOT, times_table(timings, chapters)))

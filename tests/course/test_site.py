@@ -67,6 +67,9 @@ def course(tmp_path: Path) -> SimpleNamespace:
     (root / "site" / "timings.csv").write_text(
         "notebook,kind,device,profile,backend,seconds,date,source\n"
         "00_first,cpu,2-core CPU,smoke,tensorflow,90,2026-11-24,a test\n")
+    (root / "site" / site.WORK_FILE).write_text(
+        "notebook,pflop,number_format,date,commit,how\n00_first,1.17,float32,2026-12-06,c,test\n"
+        "01_second,7.6,mixed,2026-12-06,c,test\n")
     run.mkdir(parents=True)
     nbformat.write(_notebook("00_first", chapters["00_first"], executed=True),
                    run / "00_first.ipynb")
@@ -108,6 +111,8 @@ def test_the_home_page_maps_the_course_with_reference_results_and_measured_minut
     assert "72.5%" not in home  # a smoke run's accuracy is never shown as a result
     assert "ran (shortened run)" in home
     assert "1.5" in home  # 90 s on the CPU, from timings.csv
+    # no GPU measurement: 1.17 PFLOP at 19% of a T4's 8.1 TFLOP/s in float32, 7.6 at 19% of 65
+    assert "≈ 13 (T4 estimate)" in home and "≈ 10 (T4 estimate)" in home
     assert 'href="notebooks/00_first.html"' in home
     assert 'href="notebooks/01_second.html"' not in home  # not run: no page to link to
     assert "2026-11-24 10:00:00, smoke" in home  # which run the pages come from

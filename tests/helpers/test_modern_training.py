@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import training
-from helpers.modern import augment, recipe, resnet, speed
+from helpers.modern import augment, peaks, recipe, resnet, speed
 
 
 @pytest.fixture(scope="module")
@@ -164,4 +164,4 @@ def test_epoch_clock_and_images_per_second(images):
     ("cpu", "float32", None),
 ])
 def test_the_peak_table_knows_common_accelerators_and_no_others(device, policy, peak):
-    assert speed.peak_tflops(device, policy) == peak
+    assert peaks.peak_tflops(device, policy) == peak
