@@ -24,7 +24,7 @@ import numpy as np
 
 from course.bench import options
 from helpers import data, environment, training
-from helpers.modern import recipe, resnet
+from helpers.modern import peaks, recipe, resnet
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Full scale on an accelerator; on a CPU a narrower network, fewer images and fewer epochs,
@@ -142,19 +142,25 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
     plan.compile(model, steps_per_epoch, steps_per_execution=args.steps_per_execution,
                  jit_compile=False if args.no_xla else "auto")
     args.xla = bool(model.jit_compile)
-    clock = training.EpochClock()
-    model.fit(x_train, recipe.one_hot(y_train, 10), batch_size=args.batch_size,
-              epochs=args.epochs, callbacks=[clock], verbose=0)
+    labels = recipe.one_hot(y_train, 10)
+    clock = training.EpochClock(batch=(x_train[:args.batch_size], labels[:args.batch_size]))
+    model.fit(x_train, labels, batch_size=args.batch_size, epochs=args.epochs,
+              callbacks=[clock], verbose=0)
     plain = recipe.predict_with_flips(model, x_test, batch_size=1000, flips=False)
     flipped = recipe.predict_with_flips(model, x_test, batch_size=1000)
+    images_per_second = len(x_train) / statistics.median(clock.seconds[1:] or clock.seconds)
+    # The arithmetic rate at steady state: FLOPs per image (helpers.flops) x images per second.
+    tflop_per_second = (np.nan if clock.step_flops is None
+                        else clock.step_flops / args.batch_size * images_per_second / 1e12)
     return {
         "seed": seed,
         "training_seconds": clock.training_seconds,
         "compile_seconds": clock.compile_seconds,
         # With one epoch there is no steady epoch to tell compilation apart: count it all.
         "seconds_without_compile": clock.training_seconds - np.nan_to_num(clock.compile_seconds),
-        "images_per_second": len(x_train) / statistics.median(clock.seconds[1:]
-                                                               or clock.seconds),
+        "images_per_second": images_per_second,
+        "tflop_per_second": tflop_per_second,
+        "share_of_peak": tflop_per_second / (args.peak_tflops or np.nan),
         "test_accuracy": 100 * float(np.mean(plain.argmax(1) == y_test)),
         "test_accuracy_tta": 100 * float(np.mean(flipped.argmax(1) == y_test)),
     }
@@ -162,14 +168,19 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
 
 def summary(runs: list[dict[str, float]], target: float) -> dict[str, float | bool]:
     """Means over runs; the target counts as met when the mean TTA accuracy reaches it."""
-    means = {key: float(np.nanmean([run[key] for run in runs])) for key in runs[0]
-             if key != "seed"}
+    def mean(values: list[float]) -> float:  # NaN where no run measured it (no known peak)
+        measured = [value for value in values if not np.isnan(value)]
+        return float(np.mean(measured)) if measured else float("nan")
+
+    means = {key: mean([run[key] for run in runs]) for key in runs[0] if key != "seed"}
     return {**means, "target": target, "target_met": means["test_accuracy_tta"] >= target}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keras.mixed_precision.set_global_policy(args.precision)
+    device = environment.accelerator_model()
+    args.peak_tflops = peaks.peak_tflops(device, args.precision) if device else None
     arrays = training_data(args.train_size, args.data_dir, seed=0, test_size=args.test_size)
     refuse_sizes_over_the_data(args, arrays)
     if args.on_accelerator and not args.target_given and "JPEG copy" in arrays[4]:
@@ -180,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                 "epochs": args.epochs, "width": args.width,
                 "peak learning rate": args.peak_learning_rate,
                 "weight decay": args.weight_decay, "label smoothing": args.label_smoothing,
-                "steps per execution": args.steps_per_execution}
+                "steps per execution": args.steps_per_execution,
+                "peak TFLOP/s": args.peak_tflops or "unknown for this device"}
     for key, value in settings.items():
         print(f"{key:>20}: {value}")
     runs = []
@@ -190,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {seed}: {run['test_accuracy_tta']:.2f}% test with flips "
               f"({run['test_accuracy']:.2f}% without) after {run['training_seconds']:.1f} s of "
               f"training ({run['compile_seconds']:.1f} s of it compiling), "
-              f"{run['images_per_second']:,.0f} images/s")
+              f"{run['images_per_second']:,.0f} images/s, {run['tflop_per_second']:.2f} TFLOP/s"
+              + (f" ({run['share_of_peak']:.0%} of the peak)" if args.peak_tflops else ""))
     settings["xla"] = args.xla
     print(f"{'xla':>20}: {args.xla}")
     result = summary(runs, args.target)

@@ -37,6 +37,8 @@ def test_time_to_accuracy_prints_and_writes_its_figures(synthetic_raw, tmp_path,
     assert figures["summary"]["target_met"] is True
     assert figures["runs"][0]["images_per_second"] > 0
     assert 0 <= figures["runs"][0]["test_accuracy_tta"] <= 100
+    assert figures["runs"][0]["tflop_per_second"] > 0  # counted on any backend with a count
+    assert figures["settings"]["peak TFLOP/s"] == "unknown for this device"  # a CPU
 
 
 @pytest.mark.parametrize(("options", "message"), [
