@@ -33,6 +33,7 @@ PEAKS = (
     Peak(r"\bH100\b", 494.7, 989.4, "https://www.nvidia.com/en-us/data-center/h100/ (SXM)"),
     Peak(r"\bH200\b", 494.7, 989.4, "https://www.nvidia.com/en-us/data-center/h200/"),
     Peak(r"TPU v5 ?(lite|e)\b", None, 197.0, "https://cloud.google.com/tpu/docs/v5e"),
+    Peak(r"TPU v6 ?(lite|e)\b", None, 918.0, "https://cloud.google.com/tpu/docs/v6e"),
 )
 
 

@@ -161,6 +161,7 @@ def test_epoch_clock_and_images_per_second(images):
     ("NVIDIA A100-SXM4-40GB", "float32", 156.0), ("NVIDIA H100 80GB HBM3", "mixed_bfloat16", 989.4),
     ("NVIDIA H100 PCIe", "mixed_bfloat16", 756.0), ("NVIDIA H200", "float32", 494.7),
     ("TPU v5 lite", "mixed_bfloat16", 197.0), ("TPU v5 lite", "float32", None),
+    ("TPU v6 lite", "mixed_bfloat16", 918.0),
     ("cpu", "float32", None),
 ])
 def test_the_peak_table_knows_common_accelerators_and_no_others(device, policy, peak):
