@@ -21,7 +21,7 @@ import papermill
 
 from helpers._internal.native_stderr import native_stderr_to
 from helpers.parameters_cell import ALL_WHEN_NONE, FOLDERS, POSITIVE_COUNTS
-from helpers.results_log import RESULTS_FILE
+from helpers.results_log import RESULTS_FILE, read_results
 
 # What each profile injects into every notebook's `parameters` cell. `full` injects nothing:
 # a notebook's own defaults are the full lesson.
@@ -447,6 +447,16 @@ def run_notebook(notebook: Path, profile: str, output_dir: Path, cell_timeout: i
                            notebook_output_dir(output_dir, notebook), error)
 
 
+def work_done(outcome: NotebookOutcome) -> str:
+    """", 2.46 PFLOP at 20.5 TFLOP/s": the training a finished notebook recorded, or ""."""
+    work = ((read_results(outcome.output_dir) or {}).get("training") or {}
+            if outcome.status == "ok" else {})
+    if work.get("training_pflop") is None:
+        return ""
+    return (f", {work['training_pflop']:.3g} PFLOP of training at "
+            f"{work['tflop_per_second']:.3g} TFLOP/s")
+
+
 def run_series(notebooks: Sequence[Path], profile: str, output_dir: Path, cell_timeout: int,
                overrides: Mapping[str, object] | None = None) -> list[NotebookOutcome]:
     """Execute every notebook in turn, printing progress, and keep going past failures. Ctrl-C
@@ -462,7 +472,7 @@ def run_series(notebooks: Sequence[Path], profile: str, output_dir: Path, cell_t
             outcome = NotebookOutcome(notebook.stem, "interrupted", time.perf_counter() - start,
                                       notebook_output_dir(output_dir, notebook),
                                       _how_stopped(stop))
-        print(f"{outcome.status} ({outcome.seconds:.1f} s)"
+        print(f"{outcome.status} ({outcome.seconds:.1f} s{work_done(outcome)})"
               + (f"\n      {outcome.error}" if outcome.error else ""), flush=True)
         outcomes.append(outcome)
         if outcome.status == "interrupted":

@@ -25,8 +25,10 @@ import json, pathlib
 folder = pathlib.Path(OUTPUT_DIR); folder.mkdir(parents=True, exist_ok=True)
 model = {"model": "m", "parameters": 10, "epochs": EPOCHS, "training_seconds": 1.0,
          "train_accuracy": 0.5, "val_accuracy": 0.4, "test_accuracy": 0.375, "test_loss": 1.0}
+training = {"fits": 1, "training_seconds": 1.0, "training_pflop": 0.0125,
+            "tflop_per_second": 12.5}
 (folder / "results.json").write_text(json.dumps(
-    {"notebook": "x", "dataset": "toy", "models": [model]}))
+    {"notebook": "x", "dataset": "toy", "training": training, "models": [model]}))
 """
 
 
@@ -63,6 +65,7 @@ def test_run_keeps_going_past_a_failure_and_reports_both(series, tmp_path, capsy
     assert code == 1
     printed = capsys.readouterr().out
     assert "[1/2] 00_good ... ok" in printed and "[2/2] 01_broken ... failed" in printed
+    assert "0.0125 PFLOP of training at 12.5 TFLOP/s" in printed  # what 00_good recorded
     table = pd.read_csv(out / "results.csv")
     assert table["status"].tolist() == ["ok", "failed"]
     assert table.loc[0, "test_accuracy"] == 0.375 and table.loc[0, "epochs"] == 1  # smoke
