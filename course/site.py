@@ -223,16 +223,6 @@ def t4_estimate_minutes(pflop: float, number_format: str) -> float:
     return pflop * 1e15 / (T4_SHARE * peak_tflops("Tesla T4", policy) * 1e12) / 60
 
 
-def t4_estimate_words(pflop: float, number_format: str) -> str:
-    """The T4 estimate as a notebook's introduction says it: "about 7 minutes"."""
-    minutes = t4_estimate_minutes(pflop, number_format)
-    if minutes < 1:
-        return "under a minute"
-    if minutes >= 120:
-        return f"about {minutes / 60:.0f} hours"
-    return f"about {minutes:.0f} minute{'s' if round(minutes) != 1 else ''}"
-
-
 def _gpu_minutes(timings: pd.DataFrame, work: pd.DataFrame, stem: str) -> str:
     """Measured GPU minutes, or else the labelled T4 estimate."""
     measured = _minutes(timings, stem, "gpu")
