@@ -21,9 +21,9 @@ class NotAReferenceRun(ValueError):
     """The folder holds no full-profile run that could be a reference."""
 
 
-def reference_rows(run_dir: Path, *, commit: str, command: str) -> pd.DataFrame:
-    """One row per model of every notebook a full-profile run into `run_dir` executed."""
-    rows = []
+def _finished_full_runs(run_dir: Path):
+    """(outcome, results, environment) of every notebook a full-profile run into `run_dir`
+    finished; a shortened run, or results that name no device, are refused."""
     for outcome in earlier_outcomes(Path(run_dir)):
         if outcome.status != "ok":
             continue
@@ -37,21 +37,47 @@ def reference_rows(run_dir: Path, *, commit: str, command: str) -> pd.DataFrame:
         if not where:
             raise NotAReferenceRun(f"{outcome.output_dir} records no device and backend: run "
                                    "the notebook again with this version of the course")
-        rows += [{
-            "notebook": outcome.notebook, "model": model["model"], "dataset": model["dataset"],
-            "parameters": model["parameters"], "epochs": model["epochs"],
-            "train_accuracy": model["train_accuracy"], "val_accuracy": model["val_accuracy"],
-            "test_accuracy": model["test_accuracy"],
-            "training_seconds": model["training_seconds"],
-            "training_pflop": model.get("training_pflop"),
-            "device": where["device"], "backend": where["backend"],
-            "date": outcome.run[:10], "commit": commit, "command": command,
-            "note": f"full profile; all the notebook's training: "
-                    f"{(results.get('training') or {}).get('training_pflop') or 0:.3g} PFLOP",
-        } for model in results.get("models", [])]
+        yield outcome, results, where
+
+
+def reference_rows(run_dir: Path, *, commit: str, command: str) -> pd.DataFrame:
+    """One row per model of every notebook a full-profile run into `run_dir` executed."""
+    rows = [{
+        "notebook": outcome.notebook, "model": model["model"], "dataset": model["dataset"],
+        "parameters": model["parameters"], "epochs": model["epochs"],
+        "train_accuracy": model["train_accuracy"], "val_accuracy": model["val_accuracy"],
+        "test_accuracy": model["test_accuracy"],
+        "training_seconds": model["training_seconds"],
+        "training_pflop": model.get("training_pflop"),
+        "device": where["device"], "backend": where["backend"],
+        "date": outcome.run[:10], "commit": commit, "command": command,
+        "note": f"full profile; all the notebook's training: "
+                f"{(results.get('training') or {}).get('training_pflop') or 0:.3g} PFLOP",
+    } for outcome, results, where in _finished_full_runs(run_dir)
+        for model in results.get("models", [])]
     if not rows:
         raise NotAReferenceRun(f"{run_dir} holds no notebook that finished with results")
     return pd.DataFrame(rows)
+
+
+def timing_rows(run_dir: Path, *, commit: str, command: str) -> pd.DataFrame:
+    """site/timings.csv's rows for the same run: each finished notebook's minutes, on a GPU or
+    a CPU as its results say, so the site's course map shows measured minutes."""
+    rows = [{"notebook": outcome.notebook,
+             "kind": "cpu" if where["device"].startswith("CPU") else "gpu",
+             "device": where["device"], "profile": "full", "backend": where["backend"],
+             "seconds": round(outcome.seconds, 1), "date": outcome.run[:10],
+             "source": f"{command} (commit {commit}, {results.get('dataset', 'CIFAR-10')})"}
+            for outcome, results, where in _finished_full_runs(run_dir)]
+    return pd.DataFrame(rows)
+
+
+def record_timings(rows: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Add `rows` to the timings table at `path`; an identical earlier row is not repeated."""
+    table = pd.concat([pd.read_csv(path, dtype=str), rows.astype(str)], ignore_index=True)
+    table = table.drop_duplicates().sort_values(["notebook", "date"], kind="stable")
+    table.to_csv(path, index=False)
+    return table
 
 
 def record(rows: pd.DataFrame, path: Path = REFERENCE_FILE) -> pd.DataFrame:

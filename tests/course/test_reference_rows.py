@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from course import reference_rows, runner
+from course import reference_rows, runner, site
 from helpers import ladder
 
 pytestmark = pytest.mark.one_backend
@@ -73,3 +73,20 @@ def test_recording_replaces_the_same_models_row_on_that_device_and_keeps_the_oth
     ("an earlier run", None), ("2026-12-07 09:00:00, nonsense", None)])
 def test_run_profile_reads_the_profile_from_a_run_label(label, profile):
     assert runner.run_profile(label) == profile
+
+
+def test_the_same_run_gives_the_sites_timing_rows_and_they_are_not_repeated(tmp_path):
+    run = _run(tmp_path / "run", "2026-12-07 09:00:00, full")
+    rows = reference_rows.timing_rows(run, commit="abc1234", command="tools/device_run.sh "
+                                      "reference 08")
+    assert rows.to_dict("records") == [{
+        "notebook": "08_modern_cnns", "kind": "gpu", "device": "NVIDIA H100 80GB HBM3",
+        "profile": "full", "backend": "jax", "seconds": 600.0, "date": "2026-12-07",
+        "source": "tools/device_run.sh reference 08 (commit abc1234, CIFAR-10 (JPEG copy))"}]
+    timings = tmp_path / "timings.csv"
+    shutil.copy(Path(__file__).resolve().parents[2] / "site" / "timings.csv", timings)
+    before = len(pd.read_csv(timings))
+    reference_rows.record_timings(rows, timings)
+    after = reference_rows.record_timings(rows, timings)  # recorded twice: one row
+    assert len(after) == before + 1
+    assert site.read_timings(timings).query("kind == 'gpu'")["minutes"].tolist() == [10.0]
