@@ -11,7 +11,7 @@ import pandas as pd
 
 from course.runner import is_full_lesson
 from course.series_report import earlier_outcomes
-from helpers.ladder import REFERENCE_FILE, reference_results
+from helpers.ladder import REFERENCE_FILE, best_per_notebook, reference_results
 from helpers.results_log import read_results
 
 IDENTITY = ["notebook", "model", "device", "backend"]  # a newer row replaces one with these
@@ -101,8 +101,8 @@ def results_table(reference: pd.DataFrame, notebooks: list[str]) -> str:
     lines = [RESULTS_START, "",
              "| Notebook | Model | Test accuracy | Measured on | Date | Command |",
              "|---|---|---|---|---|---|"]
-    best = reference.sort_values("val_accuracy").drop_duplicates("notebook", keep="last")
-    for row in best.sort_values("notebook").itertuples():
+    best = best_per_notebook(reference)
+    for row in best.itertuples():
         lines.append(f"| {row.notebook} | {row.model} | {row.test_accuracy:.1%} | {row.device}, "
                      f"{row.backend}, {row.dataset} | {row.date} | `{row.command}` |")
     missing = [name[:2] for name in notebooks if name not in set(best["notebook"])]

@@ -21,7 +21,7 @@ import yaml
 
 from course.runner import discover_notebooks, is_full_lesson, notebook_output_dir
 from course.series_report import earlier_outcomes
-from helpers.ladder import reference_results
+from helpers.ladder import best_per_notebook, reference_results
 from helpers.modern.peaks import peak_tflops
 from helpers.results_log import headline, read_results
 
@@ -260,10 +260,10 @@ def _this_run(run_dir: Path, stem: str, status: str, run: str) -> str:
 def _reference(reference: pd.DataFrame, stem: str) -> str:
     """A notebook's best reference model (chosen on validation): its test accuracy, where and
     when it was measured."""
-    rows = reference[reference["notebook"] == stem]
+    rows = best_per_notebook(reference[reference["notebook"] == stem])
     if rows.empty:
         return NO_REFERENCE
-    best = rows.sort_values("val_accuracy").iloc[-1]
+    best = rows.iloc[0]
     return f"{best['test_accuracy']:.1%} ({best['device']}, {best['backend']}, {best['date']})"
 
 

@@ -26,12 +26,17 @@ def reference_results(path: Path = REFERENCE_FILE) -> pd.DataFrame:
     return table
 
 
+def best_per_notebook(reference: pd.DataFrame) -> pd.DataFrame:
+    """Each notebook's best reference model, chosen on validation, in notebook order."""
+    return (reference.sort_values("val_accuracy", ascending=False)
+            .drop_duplicates("notebook").sort_values("notebook"))
+
+
 def ladder_table(results: ResultsLog, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per notebook: its best reference model (chosen on validation), and for this
     notebook the model this run reached as well, labelled "this run"."""
     reference = reference_results() if reference is None else reference
-    best = (reference.sort_values("val_accuracy", ascending=False)
-            .drop_duplicates("notebook").sort_values("notebook"))
+    best = best_per_notebook(reference)
     rows = [{"notebook": row.notebook, "model": row.model, "test_accuracy": row.test_accuracy,
              "run": f"reference: {row.device}, {row.backend}, {row.dataset}, {row.date}"}
             for row in best.itertuples()]

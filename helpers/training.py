@@ -119,9 +119,13 @@ class EpochClock(keras.callbacks.Callback):
     @property
     def flops(self) -> float | None:
         """The FLOPs of the epochs this fit trained (a smaller last batch counted as full)."""
+        return self.flops_of(len(self.seconds))
+
+    def flops_of(self, epochs: int) -> float | None:
+        """The FLOPs of `epochs` epochs of this fit's steps, None where they were not counted."""
         if self.step_flops is None or not self.steps_per_epoch:
             return None
-        return self.step_flops * self.steps_per_epoch * len(self.seconds)
+        return self.step_flops * self.steps_per_epoch * epochs
 
     @property
     def compile_seconds(self) -> float:
@@ -225,7 +229,5 @@ def fit(
     log_path.unlink()
     if remove_folder and not any(checkpoint_dir.iterdir()):
         checkpoint_dir.rmdir()
-    flops = (None if clock.step_flops is None or not clock.steps_per_epoch
-             else clock.step_flops * clock.steps_per_epoch * len(history))  # resumed ones too
     return TrainingRun(history=history, seconds=float(history["epoch_seconds"].sum()),
-                       flops=flops)
+                       flops=clock.flops_of(len(history)))  # resumed epochs too
