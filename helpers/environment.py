@@ -130,6 +130,28 @@ def mixed_precision_policy() -> str:
     return "mixed_bfloat16" if min(capabilities) >= (8, 0) else "mixed_float16"
 
 
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same model, every layer computing in float32, with the same weights: a model
+    trained under a mixed policy keeps its weights in float32 but computes in 16 bits, which a
+    CPU does slowly or not at all, so the copy is what gets saved and served. Built from the
+    model's own configuration with each mixed policy replaced (nested models included)."""
+    def in_float32(config: object) -> object:
+        if isinstance(config, dict):
+            if config.get("class_name") == "DTypePolicy":
+                name = config["config"]["name"]
+                return {**config, "config": {**config["config"], "name": (
+                    "float32" if name.startswith("mixed_") else name)}}
+            return {key: in_float32(value) for key, value in config.items()}
+        if isinstance(config, list):
+            return [in_float32(value) for value in config]
+        return config
+
+    copy = keras.saving.deserialize_keras_object(
+        in_float32(keras.saving.serialize_keras_object(model)))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def quiet_logs() -> None:
     """Silence the backend's info chatter and Python warnings students cannot act on.
     (TensorFlow's C++ log level is set earlier, when the package is imported.)"""

@@ -86,7 +86,9 @@ def section_d_model_3(*, input_shape: tuple[int, ...] = (32, 32, 3),
 
     Three blocks of two Conv2D (32, 64, 128 filters, 3x3, `same`, ELU, L2 1e-4, with bias),
     each followed by BatchNormalization, then 2x2 max-pooling and Dropout 0.2 / 0.3 / 0.4;
-    Flatten; Dense(num_classes) with softmax. 309,290 parameters on 32x32x3 images, 10 classes."""
+    Flatten; Dense(num_classes) with softmax. 309,290 parameters on 32x32x3 images, 10 classes.
+    The softmax computes in float32 even under a mixed-precision policy, as TensorFlow's
+    mixed-precision guide advises for a model's outputs; under float32 nothing changes."""
     layers: list[keras.layers.Layer] = [keras.Input(input_shape)]
     for filters, dropout in [(32, 0.2), (64, 0.3), (128, 0.4)]:
         for _ in range(2):
@@ -94,5 +96,6 @@ def section_d_model_3(*, input_shape: tuple[int, ...] = (32, 32, 3),
                                            kernel_regularizer=keras.regularizers.L2(1e-4)),
                        keras.layers.BatchNormalization()]
         layers += [keras.layers.MaxPooling2D((2, 2)), keras.layers.Dropout(dropout)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")]
+    layers += [keras.layers.Flatten(),
+               keras.layers.Dense(num_classes, activation="softmax", dtype="float32")]
     return keras.Sequential(layers, name="model_3")

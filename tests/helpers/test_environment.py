@@ -34,6 +34,46 @@ def test_mixed_precision_policy_suits_the_hardware():
     keras.mixed_precision.set_global_policy("float32")
 
 
+def test_clear_session_resets_the_dtype_policy():
+    """Notebook 07 and its lesson rely on this Keras behaviour: it sets its policy again after
+    every clear_session(). Should Keras keep the policy one day, the sentence must change."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.backend.clear_session()
+        assert keras.mixed_precision.global_policy().name == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _layers_within(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _layers_within(layer)
+
+
+def test_float32_copy_computes_in_float32_with_the_same_weights():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inner = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+                                  keras.layers.BatchNormalization()], name="inner")
+        images = keras.Input((8, 8, 3), dtype="uint8")
+        x = inner(keras.layers.Rescaling(1 / 255)(images))
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        mixed = keras.Model(images, keras.layers.Dense(2, dtype="float32")(x))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    copy = environment.float32_copy(mixed)
+    assert {layer.compute_dtype for layer in _layers_within(mixed)} >= {"float16"}
+    assert {layer.compute_dtype for layer in _layers_within(copy)} == {"float32"}
+    assert copy.input.dtype == "uint8"
+    for ours, theirs in zip(copy.get_weights(), mixed.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype="uint8")
+    np.testing.assert_allclose(copy.predict(pixels, verbose=0), mixed.predict(pixels, verbose=0),
+                               atol=1e-2)
+
+
 def test_accelerator_probe_prints_nothing(capfd):
     found = environment.accelerators()
     assert isinstance(found, list)
