@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from helpers.modern.augment import RandomPadCrop
+from helpers.modern.augment import RandomCutout, RandomPadCrop
 
 
 def conv_bn(x, filters: int):
@@ -27,13 +27,16 @@ def residual(x, filters: int):
 
 
 def inputs_block(image_shape: tuple[int, int, int], mean: np.ndarray, variance: np.ndarray, *,
-                 augment: bool, seed: int | None):
-    """uint8 images in; normalised (and in training, flipped and shifted) float images out."""
+                 augment: bool, seed: int | None, cutout: int = 0):
+    """uint8 images in; normalised (and in training, flipped and shifted, and with `cutout`
+    a square of that many pixels set to 0) float images out."""
     images = keras.Input(image_shape, dtype="uint8", name="images")
     x = keras.layers.Normalization(mean=mean, variance=variance, name="normalise")(images)
     if augment:
         x = keras.layers.RandomFlip("horizontal", seed=seed, name="flip")(x)
         x = RandomPadCrop(4, seed=seed, name="pad_crop")(x)
+    if augment and cutout:
+        x = RandomCutout(cutout, seed=seed, name="cutout")(x)
     return images, x
 
 
@@ -71,15 +74,18 @@ def resnet9(
     num_classes: int = 10,
     width: int = 64,
     augment: bool = True,
+    cutout: int = 0,
     image_shape: tuple[int, int, int] = (32, 32, 3),
     seed: int | None = None,
 ) -> keras.Model:
     """Page's ResNet-9: prep (64) -> [128, pool, residual] -> [256, pool] -> [512, pool,
     residual] -> global max pool -> linear layer scaled by 1/8. Outputs logits (float32 also
     under mixed precision). `mean` and `variance` are the training set's per-channel pixel
-    statistics (0-255 scale); `width` scales every layer (64 is the original)."""
+    statistics (0-255 scale); `width` scales every layer (64 is the original); `cutout`, with
+    `augment`, masks a square of that many pixels (Page's 24-epoch recipe: 8; 0: none)."""
     _check_width(width)
-    images, x = inputs_block(image_shape, mean, variance, augment=augment, seed=seed)
+    images, x = inputs_block(image_shape, mean, variance, augment=augment, seed=seed,
+                             cutout=cutout)
     x = keras.layers.GlobalMaxPooling2D()(body(x, width))
     x = keras.layers.Dense(num_classes, use_bias=False, dtype="float32")(x)
     logits = keras.layers.Rescaling(0.125, dtype="float32", name="logits")(x)

@@ -41,11 +41,26 @@ def test_time_to_accuracy_prints_and_writes_its_figures(synthetic_raw, tmp_path,
     assert figures["settings"]["peak TFLOP/s"] == "unknown for this device"  # a CPU
 
 
+def test_time_to_accuracy_trains_pages_recipe_on_request(synthetic_raw, tmp_path):
+    out = tmp_path / "page.json"
+    assert time_to_accuracy.main(["--recipe", "page24", "--epochs", "1", "--batch-size", "100",
+                                  "--width", "4", "--train-size", "500", "--target", "5",
+                                  "--json", str(out)]) == 0
+    settings = json.loads(out.read_text())["settings"]
+    assert (settings["recipe"], settings["schedule"], settings["weight decay kind"]) == (
+        "page24", "one_cycle", "l2")
+    assert (settings["cutout"], settings["weight decay"], settings["label smoothing"]) == (
+        8, 5e-4, 0.0)
+    assert time_to_accuracy.parse_args(["--recipe", "page24"]).batch_size == 512
+    assert time_to_accuracy.parse_args([]).plan.label_smoothing == 0.2  # the notebook's
+
+
 @pytest.mark.parametrize(("options", "message"), [
     (["--epochs", "0"], "argument --epochs: got '0': give a whole number of at least 1"),
     (["--runs", "-1"], "argument --runs: got '-1'"),
     (["--train-size", "10", "--batch-size", "100"], "at least one batch"),
     (["--precision", "float8"], "invalid choice"),
+    (["--recipe", "airbench"], "invalid choice"),
     (["--weight-decay", "nan"], "--weight-decay: got 'nan': give a finite number of at least 0"),
     (["--weight-decay", "inf"], "--weight-decay: got 'inf'"),
     (["--weight-decay", "-0.1"], "--weight-decay: got '-0.1'"),

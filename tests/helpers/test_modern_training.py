@@ -46,6 +46,45 @@ def test_pad_crop_refuses_a_bad_padding(padding):
         augment.RandomPadCrop(padding)
 
 
+def test_cutout_masks_one_whole_square_per_image_at_its_own_place():
+    ones = np.ones((64, 32, 32, 3), "float32")
+    cut = keras.ops.convert_to_numpy(augment.RandomCutout(8, seed=1)(ones, training=True))
+    corners = set()
+    for image in cut:
+        rows, cols = np.nonzero(image[..., 0] == 0)
+        assert len(rows) == 64, "exactly 8 x 8 pixels masked, the square wholly inside"
+        top, left = rows.min(), cols.min()
+        assert rows.max() - top == 7 and cols.max() - left == 7
+        assert (image[top:top + 8, left:left + 8] == 0).all()
+        corners.add((top, left))
+    assert len(corners) > 20, "each image has its own square"
+    assert np.array_equal(keras.ops.convert_to_numpy(augment.RandomCutout(8)(ones)), ones)
+
+
+@pytest.mark.parametrize("size", [0, -2, 3.5, False])
+def test_cutout_refuses_a_bad_size(size):
+    with pytest.raises(ValueError, match="size must be a positive int"):
+        augment.RandomCutout(size)
+
+
+def test_cutout_larger_than_the_image_is_refused():
+    with pytest.raises(ValueError, match="does not fit"):
+        augment.RandomCutout(40)(np.ones((2, 32, 32, 3), "float32"), training=True)
+
+
+def test_resnet9_with_cutout_trains_compiled_and_saves(images, tmp_path):
+    model = resnet.resnet9(*resnet.channel_statistics(images), width=4, cutout=8, seed=0)
+    assert isinstance(model.get_layer("cutout"), augment.RandomCutout)
+    recipe.PAGE_24.compile(model, steps_per_epoch=2, jit_compile=True)
+    history = model.fit(images, recipe.one_hot(np.arange(64) % 10, 10), batch_size=32,
+                        epochs=1, verbose=0)
+    assert model.jit_compile is True and np.isfinite(history.history["loss"][0])
+    model.save(tmp_path / "page.keras")
+    again = keras.models.load_model(tmp_path / "page.keras")
+    assert isinstance(again.optimizer, recipe.SGDWithL2) and again.optimizer.l2 == 5e-4
+    assert again.get_layer("cutout").size == 8
+
+
 def test_resnet9_keeps_xla_where_keras_translation_switches_it_off(images):
     model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
     recipe.Recipe().compile(model, steps_per_epoch=4, jit_compile=True)
@@ -99,6 +138,35 @@ def test_schedule_warms_up_then_decays_to_zero():
     assert recipe.Recipe(schedule="constant", peak_learning_rate=1e-3).learning_rate(5) == 1e-3
 
 
+def test_page_24_is_his_recipe():
+    page = recipe.PAGE_24
+    assert (page.epochs, page.batch_size, page.optimizer, page.decay) == (24, 512, "sgd", "l2")
+    assert (page.weight_decay, page.label_smoothing, page.cutout) == (5e-4, 0.0, 8)
+    schedule = page.learning_rate(steps_per_epoch=10)
+    assert isinstance(schedule, recipe.OneCycle)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 25, 50, 145, 240)]
+    assert rates == pytest.approx([0.0, 0.2, 0.4, 0.2, 0.0], abs=1e-6)  # linear up and down
+    assert isinstance(page.make_optimizer(10), recipe.SGDWithL2)
+
+
+def one_step_of(optimizer) -> float:
+    """A weight of 1 after one step of `optimizer` on a loss whose own gradient is 0."""
+    model = keras.Sequential([keras.Input((1,)),
+                              keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.zeros((4, 1), "float32"), np.zeros((4, 1), "float32"), batch_size=4, verbose=0)
+    return float(keras.ops.convert_to_numpy(model.weights[0])[0, 0])
+
+
+def test_l2_goes_through_the_momentum_and_decoupled_decay_does_not():
+    # L2: the gradient becomes 0.1 * w, and Nesterov's step is lr * (1 + momentum) times it.
+    coupled = recipe.SGDWithL2(1.0, momentum=0.9, nesterov=True, l2=0.1)
+    assert one_step_of(coupled) == pytest.approx(1 - 0.1 * 1.9)
+    # Decoupled: the weight shrinks by lr * 0.1 once; the momentum never sees it.
+    decoupled = keras.optimizers.SGD(1.0, momentum=0.9, nesterov=True, weight_decay=0.1)
+    assert one_step_of(decoupled) == pytest.approx(0.9)
+
+
 def test_weight_decay_spares_batchnorm(images):
     model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
     plan = recipe.Recipe(epochs=1, batch_size=32, peak_learning_rate=0.0001, label_smoothing=0)
@@ -115,7 +183,9 @@ def test_weight_decay_spares_batchnorm(images):
 @pytest.mark.parametrize("change", [{"optimizer": "lamb"}, {"schedule": "step"},
                                     {"epochs": 0}, {"batch_size": 2.0},
                                     {"label_smoothing": 1.0}, {"peak_learning_rate": 0},
-                                    {"warmup_fraction": 1.0}])
+                                    {"warmup_fraction": 1.0}, {"decay": "coupled"},
+                                    {"optimizer": "adam", "decay": "l2"}, {"cutout": -1},
+                                    {"cutout": 2.0}])
 def test_recipe_refuses_bad_ingredients(change):
     with pytest.raises(ValueError):
         dataclasses.replace(recipe.Recipe(), **change)
@@ -166,3 +236,29 @@ def test_epoch_clock_and_images_per_second(images):
 ])
 def test_the_peak_table_knows_common_accelerators_and_no_others(device, policy, peak):
     assert peaks.peak_tflops(device, policy) == peak
+
+
+def colour_coded(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """32x32 noisy images whose class sets their colour: a task a tiny ResNet-9 can learn in a
+    few epochs whatever the flips, shifts and cut-out squares."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count)
+    colours = np.stack([labels * 25, (9 - labels) * 25, (labels % 2) * 200], axis=1)
+    noise = rng.normal(0, 40, (count, 32, 32, 3))
+    return np.clip(colours[:, None, None, :] + noise, 0, 255).astype(np.uint8), labels
+
+
+@pytest.mark.parametrize("name", ["page24", "notebook"])
+def test_each_recipe_learns_a_toy_task(name):
+    plan = dataclasses.replace({"page24": recipe.PAGE_24, "notebook": recipe.Recipe()}[name],
+                               epochs=8, batch_size=50)
+    x_train, y_train = colour_coded(600, seed=0)
+    x_test, y_test = colour_coded(200, seed=1)
+    keras.utils.set_random_seed(0)
+    model = resnet.resnet9(*resnet.channel_statistics(x_train), width=4, cutout=plan.cutout,
+                           seed=0)
+    plan.compile(model, steps_per_epoch=12)
+    model.fit(x_train, recipe.one_hot(y_train, 10), batch_size=plan.batch_size,
+              epochs=plan.epochs, verbose=0)
+    accuracy = np.mean(recipe.predict_with_flips(model, x_test, flips=False).argmax(1) == y_test)
+    assert accuracy > 0.8, f"{name}: {accuracy:.2f} on a task where chance is 0.10"
