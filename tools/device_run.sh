@@ -6,6 +6,10 @@
 #   tools/device_run.sh recipe-sweep       # the same, one ingredient of the recipe changed at a time
 #   tools/device_run.sh input-pipeline     # benchmarks/input_pipeline.py
 #   tools/device_run.sh notebook 08        # course run --profile full --only 08
+#   tools/device_run.sh side-by-side       # airbench94 (PyTorch) x 3 seeds on the course's data,
+#                                          # then time_to_accuracy's page24 and notebook
+#                                          # recipes x 3 seeds each (needs airbench's wheel in
+#                                          # .whl: pip wheel --no-deps -w .whl airbench)
 #   tools/device_run.sh reference 08 10    # the full profile of each named notebook, one
 #                                          # course run each, stopped after 9 minutes; then,
 #                                          # here: tools/record_reference.py on its folder
@@ -35,6 +39,14 @@ case "${1:-}" in
     run peak_lr_0.2 --peak-learning-rate 0.2
     run 40_epochs --epochs 40
     run width_96 --width 96 ;;
+  side-by-side)
+    python3 benchmarks/airbench_anchor.py --variants 94 --runs 3 --workdir "$out/airbench" \
+      --json "$out/airbench94.json" 2>&1 | tee "$out/airbench94.txt"
+    rm -rf "$out/airbench"
+    for name in page24 notebook; do
+      python3 benchmarks/time_to_accuracy.py --recipe "$name" --runs 3 \
+        --json "$out/recipe_$name.json" 2>&1 | tee "$out/recipe_$name.txt"
+    done ;;
   input-pipeline)
     shift
     python3 benchmarks/input_pipeline.py "$@" 2>&1 | tee "$out/input_pipeline.txt" ;;
@@ -54,6 +66,6 @@ case "${1:-}" in
       > "$out/reference/provenance.txt"
     tar -czf "$out/reference.tar.gz" -C "$out" reference && rm -rf "$out/reference" ;;
   *)
-    echo "usage: tools/device_run.sh time-to-accuracy|recipe-sweep|input-pipeline|notebook NN|reference NN..." >&2
+    echo "usage: tools/device_run.sh time-to-accuracy|recipe-sweep|side-by-side|input-pipeline|notebook NN|reference NN..." >&2
     exit 2 ;;
 esac

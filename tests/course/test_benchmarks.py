@@ -9,7 +9,13 @@ import os
 import keras
 import pytest
 
-from course.bench import data_loading, input_pipeline, load_test, time_to_accuracy
+from course.bench import (
+    airbench_anchor,
+    data_loading,
+    input_pipeline,
+    load_test,
+    time_to_accuracy,
+)
 
 pytestmark = pytest.mark.backend
 
@@ -100,6 +106,7 @@ def test_time_to_accuracy_refuses_more_images_than_the_data_has_before_training(
 # work its figures come from, which a refused path must stop from starting, and the options
 # that let it get there fast (the load test's server: a port where nothing listens).
 WRITERS = {"time_to_accuracy": (time_to_accuracy, "training_data", []),
+           "airbench_anchor": (airbench_anchor, "write_airbench_folder", []),
            "load_test": (load_test, "run_load", ["--url", "http://127.0.0.1:9"])}
 
 
@@ -130,7 +137,8 @@ def test_a_json_file_in_a_folder_without_write_permission_is_refused(benchmark, 
     assert "cannot be written (no permission)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module", [data_loading, input_pipeline, load_test, time_to_accuracy])
+@pytest.mark.parametrize("module", [airbench_anchor, data_loading, input_pipeline, load_test,
+                                    time_to_accuracy])
 def test_every_benchmark_prints_its_usage_for_help(module, capsys):
     with pytest.raises(SystemExit) as stopped:
         module.main(["--help"])

@@ -262,3 +262,17 @@ def test_each_recipe_learns_a_toy_task(name):
               epochs=plan.epochs, verbose=0)
     accuracy = np.mean(recipe.predict_with_flips(model, x_test, flips=False).argmax(1) == y_test)
     assert accuracy > 0.8, f"{name}: {accuracy:.2f} on a task where chance is 0.10"
+
+
+def test_the_recipe_builds_the_plain_keras_optimiser_notebook_08_writes_out():
+    steps = 24 * 80
+    warmup = round(5 / 24 * steps)
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=steps - warmup,
+                                                      warmup_target=0.4, warmup_steps=warmup)
+    plain = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-3)
+    wrapped = recipe.Recipe().make_optimizer(steps_per_epoch=80)
+
+    def settings(optimizer):
+        return {key: value for key, value in optimizer.get_config().items() if key != "name"}
+
+    assert type(wrapped) is type(plain) and settings(wrapped) == settings(plain)
