@@ -7,8 +7,8 @@
 #   tools/device_run.sh input-pipeline     # benchmarks/input_pipeline.py
 #   tools/device_run.sh notebook 08        # course run --profile full --only 08
 #   tools/device_run.sh side-by-side       # airbench94 (PyTorch) x 3 seeds on the course's data,
-#                                          # then time_to_accuracy's page24 and notebook
-#                                          # recipes x 3 seeds each (needs airbench's wheel in
+#                                          # then time_to_accuracy's page24, notebook and
+#                                          # fast recipes x 3 seeds each (needs airbench's wheel in
 #                                          # .whl: pip wheel --no-deps -w .whl airbench)
 #   tools/device_run.sh reference 08 10    # the full profile of each named notebook, one
 #                                          # course run each, stopped after 9 minutes; then,
@@ -43,7 +43,7 @@ case "${1:-}" in
     python3 benchmarks/airbench_anchor.py --variants 94 --runs 3 --workdir "$out/airbench" \
       --json "$out/airbench94.json" 2>&1 | tee "$out/airbench94.txt"
     rm -rf "$out/airbench"
-    for name in page24 notebook; do
+    for name in page24 notebook fast; do
       python3 benchmarks/time_to_accuracy.py --recipe "$name" --runs 3 \
         --json "$out/recipe_$name.json" 2>&1 | tee "$out/recipe_$name.txt"
     done ;;

@@ -20,26 +20,31 @@ DECAYS = ("decoupled", "l2")
 
 
 @keras.saving.register_keras_serializable(package="helpers")
-class OneCycle(LearningRateSchedule):
-    """Piecewise linear: from 0 up to `peak` over `warmup_steps`, then straight down to 0 at
-    `total_steps`. Page's schedule for ResNet-9 (0 -> 0.4 at epoch 5 -> 0 at epoch 24), a
-    simple form of Smith's one-cycle policy."""
+class PiecewiseLinear(LearningRateSchedule):
+    """The learning rate interpolated in straight lines between (step, rate) points, and held
+    at the last rate after them: Page's one-cycle is `PiecewiseLinear([0, warm-up, end],
+    [0, peak, 0])` (a form of Smith and Topin's one-cycle policy, arXiv:1708.07120), and his
+    own code called it so. Built from comparisons only, so every backend compiles it."""
 
-    def __init__(self, peak: float, warmup_steps: int, total_steps: int) -> None:
-        if not 0 <= warmup_steps < total_steps:
-            raise ValueError(f"need 0 <= warmup_steps < total_steps, got {warmup_steps} and "
-                             f"{total_steps}")
-        self.peak, self.warmup_steps, self.total_steps = peak, warmup_steps, total_steps
+    def __init__(self, steps: list[int], rates: list[float]) -> None:
+        steps, rates = [int(step) for step in steps], [float(rate) for rate in rates]
+        if len(steps) != len(rates) or len(steps) < 2:
+            raise ValueError("give as many rates as steps, at least two of each")
+        if steps[0] != 0 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"steps must start at 0 and increase, got {steps}")
+        self.steps, self.rates = steps, rates
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        rising = step / max(self.warmup_steps, 1)
-        falling = (self.total_steps - step) / (self.total_steps - self.warmup_steps)
-        return self.peak * ops.clip(ops.minimum(rising, falling), 0.0, 1.0)
+        rate = ops.convert_to_tensor(self.rates[-1], "float32")
+        for start, end, low, high in reversed(list(zip(self.steps, self.steps[1:], self.rates,
+                                                       self.rates[1:], strict=False))):
+            along = low + (high - low) * (step - start) / (end - start)
+            rate = ops.where(step < end, along, rate)
+        return rate
 
     def get_config(self) -> dict:
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps}
+        return {"steps": self.steps, "rates": self.rates}
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -49,16 +54,25 @@ class SGDWithL2(keras.optimizers.SGD):
     does. Keras's own `weight_decay` argument is decoupled instead: it shrinks the weights
     outside the momentum (Loshchilov and Hutter, arXiv:1711.05101)."""
 
-    def __init__(self, *args, l2: float = 0.0, **kwargs) -> None:
+    def __init__(self, *args, l2: float = 0.0, shift_scale: float = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.l2 = l2
+        self.l2, self.shift_scale = l2, shift_scale
+
+    def build(self, variables) -> None:
+        super().build(variables)
+        self._shift_keys = {self._var_key(variable) for variable in variables
+                            if variable.path.endswith("beta")}
 
     def update_step(self, gradient, variable, learning_rate):
+        if self.shift_scale != 1.0 and self._var_key(variable) in self._shift_keys:
+            # BatchNorm's shifts: `shift_scale` times the learning rate, the same decay
+            # (airbench's bias_scaler).
+            gradient = gradient * ops.cast(self.shift_scale, gradient.dtype)
         gradient = gradient + ops.cast(self.l2, gradient.dtype) * ops.cast(variable, gradient.dtype)
         super().update_step(gradient, variable, learning_rate)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "l2": self.l2}
+        return {**super().get_config(), "l2": self.l2, "shift_scale": self.shift_scale}
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,7 @@ class Recipe:
         total = self.epochs * steps_per_epoch
         warmup = min(round(self.warmup_fraction * total), total - 1)
         if self.schedule == "one_cycle":
-            return OneCycle(self.peak_learning_rate, warmup, total)
+            return PiecewiseLinear([0, warmup, total], [0.0, self.peak_learning_rate, 0.0])
         return keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=total - warmup, warmup_target=self.peak_learning_rate,
             warmup_steps=warmup)
@@ -140,19 +154,24 @@ class Recipe:
 
     def compile(self, model: keras.Model, steps_per_epoch: int, *, steps_per_execution: int = 1,
                 jit_compile: bool | str = "auto") -> None:
-        """Compile `model` (which outputs logits) for one-hot labels, reporting `accuracy`.
-
-        `jit_compile="auto"` is Keras's choice (XLA wherever the model allows), except under
-        TensorFlow on a CPU: there XLA compiles each model for longer than it saves in a short
-        training (measured: 25 s against 11 s for ResNet-9's first epoch, the same after)."""
-        if jit_compile == "auto" and backend() == "tensorflow" and not accelerators():
-            jit_compile = False
+        """Compile `model` (which outputs logits) for one-hot labels, reporting `accuracy`;
+        `jit_compile="auto"`: see `xla_choice`."""
         model.compile(
             optimizer=self.make_optimizer(steps_per_epoch),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                       label_smoothing=self.label_smoothing),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+            steps_per_execution=steps_per_execution, jit_compile=xla_choice(jit_compile))
+
+
+def xla_choice(jit_compile: bool | str) -> bool | str:
+    """`jit_compile` for `model.compile`: "auto" stays Keras's choice (XLA wherever the model
+    allows) except under TensorFlow on a CPU, where XLA compiles each model for longer than it
+    saves in a short training (measured: 25 s against 11 s for ResNet-9's first epoch, the
+    same after)."""
+    if jit_compile == "auto" and backend() == "tensorflow" and not accelerators():
+        return False
+    return jit_compile
 
 
 # Page's 24-epoch DAWNBench recipe as his code ran it (github.com/davidcpage/cifar10-fast,

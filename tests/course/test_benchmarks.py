@@ -7,6 +7,7 @@ import json
 import os
 
 import keras
+import numpy as np
 import pytest
 
 from course.bench import (
@@ -16,6 +17,7 @@ from course.bench import (
     load_test,
     time_to_accuracy,
 )
+from helpers import data
 
 pytestmark = pytest.mark.backend
 
@@ -59,6 +61,20 @@ def test_time_to_accuracy_trains_pages_recipe_on_request(synthetic_raw, tmp_path
         8, 5e-4, 0.0)
     assert time_to_accuracy.parse_args(["--recipe", "page24"]).batch_size == 512
     assert time_to_accuracy.parse_args([]).plan.label_smoothing == 0.2  # the notebook's
+
+
+def test_time_to_accuracy_trains_the_fast_recipe_with_its_own_network(monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    raw = (rng.integers(0, 256, (600, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 600),
+           rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 100))
+    monkeypatch.setattr(data, "load_raw", lambda name, data_dir=None: (raw, "Synthetic"))
+    out = tmp_path / "fast.json"
+    assert time_to_accuracy.main(["--recipe", "fast", "--epochs", "1", "--batch-size", "200",
+                                  "--width", "8", "--target", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert (figures["settings"]["recipe"], figures["settings"]["schedule"]) == ("fast", "triangle")
+    assert figures["settings"]["weight decay"] == 1.33e-3  # the fast recipe's L2
+    assert 0 <= figures["runs"][0]["test_accuracy_tta"] <= 100
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import training
-from helpers.modern import augment, peaks, recipe, resnet, speed
+from helpers.modern import augment, fast, peaks, recipe, resnet, speed
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_page_24_is_his_recipe():
     assert (page.epochs, page.batch_size, page.optimizer, page.decay) == (24, 512, "sgd", "l2")
     assert (page.weight_decay, page.label_smoothing, page.cutout) == (5e-4, 0.0, 8)
     schedule = page.learning_rate(steps_per_epoch=10)
-    assert isinstance(schedule, recipe.OneCycle)
+    assert isinstance(schedule, recipe.PiecewiseLinear)
     rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 25, 50, 145, 240)]
     assert rates == pytest.approx([0.0, 0.2, 0.4, 0.2, 0.0], abs=1e-6)  # linear up and down
     assert isinstance(page.make_optimizer(10), recipe.SGDWithL2)
@@ -178,6 +178,16 @@ def test_weight_decay_spares_batchnorm(images):
     assert decayed and all("gamma" not in path and "beta" not in path for path in decayed)
     assert any(not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v))
                for v in model.trainable_weights)
+
+
+def test_piecewise_linear_holds_its_last_rate_and_refuses_bad_points():
+    schedule = recipe.PiecewiseLinear([0, 10, 30], [0.2, 1.0, 0.1])
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 20, 30, 99)]
+    assert rates == pytest.approx([0.2, 0.6, 1.0, 0.55, 0.1, 0.1])
+    with pytest.raises(ValueError, match="start at 0 and increase"):
+        recipe.PiecewiseLinear([0, 5, 5], [0, 1, 0])
+    with pytest.raises(ValueError, match="as many rates as steps"):
+        recipe.PiecewiseLinear([0, 5], [0.0])
 
 
 @pytest.mark.parametrize("change", [{"optimizer": "lamb"}, {"schedule": "step"},
@@ -276,3 +286,56 @@ def test_the_recipe_builds_the_plain_keras_optimiser_notebook_08_writes_out():
         return {key: value for key, value in optimizer.get_config().items() if key != "name"}
 
     assert type(wrapped) is type(plain) and settings(wrapped) == settings(plain)
+
+
+def test_the_fast_recipe_learns_a_toy_task():
+    plan = dataclasses.replace(fast.FastRecipe(), epochs=8, batch_size=50, whitening_images=600)
+    x_train, y_train = colour_coded(600, seed=0)
+    x_test, y_test = colour_coded(200, seed=1)
+    keras.utils.set_random_seed(0)
+    model = plan.build(x_train, width_scale=1 / 8, seed=0)
+    plan.compile(model, steps_per_epoch=12)
+    model.fit(x_train, recipe.one_hot(y_train, 10), batch_size=plan.batch_size,
+              epochs=plan.epochs, verbose=0, callbacks=plan.callbacks(12))
+    accuracy = np.mean(fast.predict_with_flips_and_shifts(model, x_test).argmax(1) == y_test)
+    assert accuracy > 0.8, f"{accuracy:.2f} on a task where chance is 0.10"
+
+
+def test_whitening_kernel_whitens_the_patches():
+    images = np.random.default_rng(0).normal(size=(200, 8, 8, 3)).astype(np.float32)
+    images[..., 1] += images[..., 0]  # correlated channels, which whitening undoes
+    kernel = fast.whitening_kernel(images, size=2, eps=0.0)
+    assert kernel.shape == (2, 2, 3, 24)
+    np.testing.assert_allclose(kernel[..., 12:], -kernel[..., :12])  # both signs
+    patches = np.lib.stride_tricks.sliding_window_view(images, (2, 2), axis=(1, 2))
+    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 12)
+    whitened = patches @ kernel[..., :12].reshape(12, 12)
+    np.testing.assert_allclose(np.cov(whitened, rowvar=False, bias=True), np.eye(12), atol=0.02)
+
+
+def test_identity_start_passes_its_channels_through():
+    kernel = keras.ops.convert_to_numpy(fast.IdentityStart()((3, 3, 4, 6)))
+    for channel in range(4):
+        expected = np.zeros((3, 3, 4))
+        expected[1, 1, channel] = 1
+        np.testing.assert_array_equal(kernel[..., channel], expected)
+    assert np.abs(kernel[..., 4:]).max() <= 1 / np.sqrt(36) + 1e-6 and kernel[..., 4:].std() > 0
+
+
+def test_shift_scale_multiplies_only_batchnorm_shifts():
+    def after_one_step(shift_scale: float) -> tuple[np.ndarray, np.ndarray]:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, use_bias=False),
+                                  keras.layers.BatchNormalization(scale=False)])
+        before = keras.ops.convert_to_numpy(model.layers[0].kernel)
+        model.compile(optimizer=recipe.SGDWithL2(0.1, shift_scale=shift_scale), loss="mse")
+        x = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+        model.fit(x, np.ones((8, 2), "float32"), batch_size=8, epochs=1, verbose=0)
+        return (keras.ops.convert_to_numpy(model.layers[1].beta),
+                keras.ops.convert_to_numpy(model.layers[0].kernel) - before)
+
+    beta, kernel_step = after_one_step(1.0)
+    scaled_beta, scaled_kernel_step = after_one_step(64.0)
+    np.testing.assert_allclose(scaled_beta, 64 * beta, rtol=1e-4)  # BatchNorm's shift: x 64
+    np.testing.assert_allclose(scaled_kernel_step, kernel_step, rtol=1e-4)  # the rest: as is
+    assert np.abs(beta).min() > 0
