@@ -107,9 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="runs per variant, with seeds 0..runs-1 (default 3)")
     parser.add_argument("--workdir", type=Path, default=Path("runs/airbench"),
                         help="folder for airbench's cifar10/ data (default runs/airbench)")
-    parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
-    parser.add_argument("--json", type=options.json_file,
-                        help="also write the figures to this file (its folder must exist)")
+    options.add_data_dir(parser)
+    options.add_json(parser)
     return parser
 
 

@@ -62,8 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds to wait after the uploads before the last reading (5)")
     parser.add_argument("--timeout", type=options.positive_float, default=300,
                         help="seconds any one request may take (300)")
-    parser.add_argument("--json", type=options.json_file,
-                        help="also write the figures to this file (its folder must exist)")
+    options.add_json(parser)
     args = parser.parse_args(argv)
     if args.model and not args.model.is_file():
         parser.error(f"--model: no file at {args.model}")

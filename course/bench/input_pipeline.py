@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 50; 8 on a CPU), after as many to compile and warm up")
     parser.add_argument("--precision", default="auto", help="Keras dtype policy, or auto "
                         "(the fastest this hardware supports)")
-    parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
+    options.add_data_dir(parser)
     return parser
 
 

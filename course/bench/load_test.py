@@ -62,8 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"{MAX_IMAGE_SIZE}, a large phone photo's side: such a JPEG is "
                              f"about 6 MB, under the server's 10 MiB upload limit, and takes "
                              f"about 1 GB of memory to generate)")
-    parser.add_argument("--json", type=options.json_file,
-                        help="also write the figures to this file (its folder must exist)")
+    options.add_json(parser)
     args = parser.parse_args(argv)
     if args.url and not re.match(r"https?://", args.url):
         parser.error(f"--url must start with http:// or https://, got {args.url}")

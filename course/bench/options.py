@@ -86,3 +86,14 @@ def json_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{path} cannot be written (no permission): name a "
                                          f"file in a folder you can write to")
     return path
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """The `--data-dir` option every benchmark that reads a dataset shares."""
+    parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """The `--json` option every benchmark that records its figures shares, checked at once."""
+    parser.add_argument("--json", type=json_file,
+                        help="also write the figures to this file (its folder must exist)")

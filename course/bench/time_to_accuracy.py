@@ -80,9 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the dataset's (default all 10,000)")
     parser.add_argument("--runs", type=options.positive_int, default=1,
                         help="repeat with seeds 0..runs-1")
-    parser.add_argument("--data-dir", help="folder with the dataset (default: the course's)")
-    parser.add_argument("--json", type=options.json_file,
-                        help="also write the figures to this file (its folder must exist)")
+    options.add_data_dir(parser)
+    options.add_json(parser)
     return parser
 
 
