@@ -151,31 +151,34 @@ def training_data(train_size: int | None, data_dir: str | None, seed: int,
 
 
 def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
-    """Build, train and test one ResNet-9; return its figures."""
+    """Build, train and test one network with the recipe; return its figures."""
     x_train, y_train, x_test, y_test, _ = arrays
     keras.utils.set_random_seed(seed)
     plan = args.plan
-    steps_per_epoch = -(-len(x_train) // args.batch_size)
-    callbacks = []
-    if isinstance(plan, fast.FastRecipe):  # its own network, at width / 64 of its widths
+    is_fast = isinstance(plan, fast.FastRecipe)
+    if is_fast:  # its own network, at width / 64 of its widths
         model = plan.build(x_train, width_scale=args.width / 64, seed=seed)
-        callbacks = plan.callbacks(steps_per_epoch)
+        steps_per_epoch = plan.steps_per_epoch(len(x_train))
     else:
         mean, variance = resnet.channel_statistics(x_train)
         model = resnet.resnet9(mean, variance, width=args.width, image_shape=x_train.shape[1:],
                                cutout=plan.cutout, seed=seed)
+        steps_per_epoch = -(-len(x_train) // args.batch_size)
     plan.compile(model, steps_per_epoch, steps_per_execution=args.steps_per_execution,
                  jit_compile=False if args.no_xla else "auto")
     args.xla = bool(model.jit_compile)
     labels = recipe.one_hot(y_train, 10)
     clock = training.EpochClock(batch=(x_train[:args.batch_size], labels[:args.batch_size]))
-    model.fit(x_train, labels, batch_size=args.batch_size, epochs=args.epochs,
-              callbacks=[*callbacks, clock], verbose=0)
+    if is_fast:
+        plan.fit(model, x_train, labels, callbacks=[clock])
+    else:
+        model.fit(x_train, labels, batch_size=args.batch_size, epochs=args.epochs,
+                  callbacks=[clock], verbose=0)
     plain = recipe.predict_with_flips(model, x_test, batch_size=1000, flips=False)
-    flipped = (fast.predict_with_flips_and_shifts(model, x_test)
-               if isinstance(plan, fast.FastRecipe)
+    flipped = (fast.predict_with_flips_and_shifts(model, x_test) if is_fast
                else recipe.predict_with_flips(model, x_test, batch_size=1000))
-    images_per_second = len(x_train) / statistics.median(clock.seconds[1:] or clock.seconds)
+    images_per_epoch = min(len(x_train), steps_per_epoch * args.batch_size)
+    images_per_second = images_per_epoch / statistics.median(clock.seconds[1:] or clock.seconds)
     # The arithmetic rate at steady state: FLOPs per image (helpers.flops) x images per second.
     tflop_per_second = (np.nan if clock.step_flops is None
                         else clock.step_flops / args.batch_size * images_per_second / 1e12)

@@ -4,10 +4,10 @@
 network whose first layer is fixed to whiten 2x2 image patches, convolutions that start as
 identities, GELU, BatchNorm without a trainable scale, a triangular learning rate with a larger
 rate for BatchNorm's shifts, L2 through the gradient, label smoothing, Lookahead-style weight
-averaging, fewer epochs, and test-time flips and shifts. Backend-agnostic: `keras.ops` only.
+averaging, alternating flips, fewer epochs, and test-time flips and shifts. Backend-agnostic:
+`keras.ops` and NumPy only.
 
-What it leaves out of airbench, so far: alternating (derandomised) flips, freezing the
-whitening layer's bias after 3 epochs, and airbench's exact averaging schedule."""
+What it leaves out of airbench, so far: freezing the whitening layer's bias after 3 epochs."""
 
 from __future__ import annotations
 
@@ -106,18 +106,19 @@ def _conv_group(x, filters: int):
 
 
 def fast_net(mean: np.ndarray, variance: np.ndarray, *, widths: tuple[int, int, int] = (64, 256,
-             256), whitening_size: int = 2, translate: int = 2, augment: bool = True,
+             256), whitening_size: int = 2, translate: int = 2, random_flip: bool = False,
              image_shape: tuple[int, int, int] = (32, 32, 3), num_classes: int = 10,
              seed: int | None = None) -> keras.Model:
-    """The fast recipe's network for uint8 images: normalisation, flips and shifts of up to
-    `translate` pixels in training, a patch-whitening layer, three convolution groups and a
-    linear layer scaled by 1/9. Outputs logits. Set the whitening kernel before training
-    (`FastRecipe.build` does)."""
+    """The fast recipe's network for uint8 images: in training, flips (alternating, or random
+    with `random_flip`) and shifts of up to `translate` pixels; normalisation, a patch-whitening
+    layer, three convolution groups and a linear layer scaled by 1/9. Outputs logits. Set the
+    whitening kernel before training (`FastRecipe.build` does)."""
     images = keras.Input(image_shape, dtype="uint8", name="images")
-    x = keras.layers.Normalization(mean=mean, variance=variance, name="normalise")(images)
-    if augment:
+    x = images if random_flip else AlternatingFlip(name="alternating_flip")(images)
+    x = keras.layers.Normalization(mean=mean, variance=variance, name="normalise")(x)
+    if random_flip:
         x = keras.layers.RandomFlip("horizontal", seed=seed, name="flip")(x)
-        x = RandomPadCrop(translate, seed=seed, name="pad_crop")(x)
+    x = RandomPadCrop(translate, seed=seed, name="pad_crop")(x)
     filters = 2 * whitening_size * whitening_size * image_shape[-1]
     x = PatchWhitening(filters, whitening_size, name="whitening")(x)
     x = keras.layers.Activation("gelu")(x)
@@ -127,6 +128,38 @@ def fast_net(mean: np.ndarray, variance: np.ndarray, *, widths: tuple[int, int, 
     x = keras.layers.Dense(num_classes, use_bias=False, dtype="float32")(x)
     logits = keras.layers.Rescaling(1 / 9, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name="fast_net")
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class AlternatingFlip(keras.layers.Layer):
+    """Horizontal flips that alternate instead of being drawn anew (the derandomised flipping
+    of Jordan, arXiv:2404.00498): in training, an image is flipped when the parity of its pixel
+    sum differs from the epoch's parity, so any two epochs in a row show it both ways. The pixel
+    sum picks a fixed half to flip first without knowing which image is which, so any input
+    pipeline will do. Put it first, on the uint8 images; `EpochToFlips` sets the epoch."""
+
+    def build(self, input_shape: tuple) -> None:
+        self.epoch = self.add_weight(shape=(), dtype="int32", initializer="zeros",
+                                     trainable=False, name="epoch")
+
+    def call(self, images, training: bool | None = None):
+        if not training:
+            return images
+        parity = ops.mod(ops.sum(ops.cast(images, "int32"), axis=(1, 2, 3)), 2)
+        flip = ops.not_equal(parity, ops.mod(ops.convert_to_tensor(self.epoch), 2))
+        return ops.where(flip[:, None, None, None], ops.flip(images, axis=2), images)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+
+class EpochToFlips(keras.callbacks.Callback):
+    """Tells the model's `AlternatingFlip` layers which epoch begins."""
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        for layer in self.model._flatten_layers():
+            if isinstance(layer, AlternatingFlip):
+                layer.epoch.assign(epoch)
 
 
 class Lookahead(keras.callbacks.Callback):
@@ -143,11 +176,20 @@ class Lookahead(keras.callbacks.Callback):
         self.step = 0
         self.average = [ops.convert_to_numpy(weight) for weight in self.model.weights]
 
+    def decay(self, step: int) -> float:
+        """The average's weight on its past after `step` steps."""
+        return self.final_decay * min(1.0, step / self.total_steps) ** 3
+
     def on_train_batch_end(self, batch, logs=None) -> None:
         self.step += 1
         if self.step % self.every:
             return
-        decay = self.final_decay * min(1.0, self.step / self.total_steps) ** 3
+        if hasattr(self.model, "jax_state_sync"):
+            # Keras's JAX trainer keeps the weights in a state of its own during an epoch
+            # (keras/src/backend/jax/trainer.py); syncing makes the values read here current
+            # and has the next step read the variables, assignments included.
+            self.model.jax_state_sync()
+        decay = self.decay(self.step)
         for index, weight in enumerate(self.model.weights):
             if "float" not in str(weight.dtype):
                 continue
@@ -173,6 +215,7 @@ class FastRecipe:
     shift_learning_rate_scale: float = 64.0
     label_smoothing: float = 0.2
     translate: int = 2
+    alternating_flips: bool = True
     whitening_images: int = 5000
     # How the benchmarks describe it beside `Recipe`: its schedule, its decay, no Cutout.
     schedule: ClassVar[str] = "triangle"
@@ -185,7 +228,7 @@ class FastRecipe:
         mean, variance = channel_statistics(x_train)
         widths = tuple(max(1, round(width * width_scale)) for width in (64, 256, 256))
         model = fast_net(mean, variance, widths=widths, translate=self.translate, seed=seed,
-                         image_shape=x_train.shape[1:])
+                         random_flip=not self.alternating_flips, image_shape=x_train.shape[1:])
         sample = ((x_train[:self.whitening_images].astype(np.float32) - mean)
                   / np.sqrt(variance)).astype(np.float32)
         model.get_layer("whitening").kernel.assign(whitening_kernel(sample))
@@ -210,8 +253,17 @@ class FastRecipe:
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
             steps_per_execution=steps_per_execution, jit_compile=xla_choice(jit_compile))
 
-    def callbacks(self, steps_per_epoch: int) -> list[keras.callbacks.Callback]:
-        return [Lookahead(self.epochs * steps_per_epoch)]
+    def steps_per_epoch(self, images: int) -> int:
+        return -(-images // self.batch_size)
+
+    def fit(self, model: keras.Model, images: np.ndarray, labels: np.ndarray, *,
+            callbacks: list | tuple = (), verbose: int | str = 0) -> keras.callbacks.History:
+        """Train a compiled `build` model on uint8 images and one-hot labels, with Lookahead
+        and the epoch its alternating flips need."""
+        steps = self.epochs * self.steps_per_epoch(len(images))
+        return model.fit(images, labels, batch_size=self.batch_size, epochs=self.epochs,
+                         verbose=verbose,
+                         callbacks=[Lookahead(steps), EpochToFlips(), *callbacks])
 
 
 def predict_with_flips_and_shifts(model: keras.Model, images: np.ndarray, *,

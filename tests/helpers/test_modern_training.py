@@ -294,9 +294,8 @@ def test_the_fast_recipe_learns_a_toy_task():
     x_test, y_test = colour_coded(200, seed=1)
     keras.utils.set_random_seed(0)
     model = plan.build(x_train, width_scale=1 / 8, seed=0)
-    plan.compile(model, steps_per_epoch=12)
-    model.fit(x_train, recipe.one_hot(y_train, 10), batch_size=plan.batch_size,
-              epochs=plan.epochs, verbose=0, callbacks=plan.callbacks(12))
+    plan.compile(model, steps_per_epoch=plan.steps_per_epoch(len(x_train)))
+    plan.fit(model, x_train, recipe.one_hot(y_train, 10))
     accuracy = np.mean(fast.predict_with_flips_and_shifts(model, x_test).argmax(1) == y_test)
     assert accuracy > 0.8, f"{accuracy:.2f} on a task where chance is 0.10"
 
@@ -339,3 +338,38 @@ def test_shift_scale_multiplies_only_batchnorm_shifts():
     np.testing.assert_allclose(scaled_beta, 64 * beta, rtol=1e-4)  # BatchNorm's shift: x 64
     np.testing.assert_allclose(scaled_kernel_step, kernel_step, rtol=1e-4)  # the rest: as is
     assert np.abs(beta).min() > 0
+
+
+def test_alternating_flips_show_each_image_both_ways_over_two_epochs():
+    images = np.random.default_rng(0).integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
+    layer = fast.AlternatingFlip()
+    seen = []
+    for epoch in (0, 1, 2):
+        layer(images[:1])  # built
+        layer.epoch.assign(epoch)
+        out = keras.ops.convert_to_numpy(layer(images, training=True))
+        flipped = [not np.array_equal(o, i) for o, i in zip(out, images, strict=True)]
+        assert all(np.array_equal(o, i[:, ::-1]) for o, i, f in
+                   zip(out, images, flipped, strict=True) if f)
+        seen.append(flipped)
+    assert all(a != b for a, b in zip(seen[0], seen[1], strict=True)), "both ways in 2 epochs"
+    assert seen[0] == seen[2] and 8 < sum(seen[0]) < 32, "a fixed half flipped first"
+    assert np.array_equal(keras.ops.convert_to_numpy(layer(images)), images)  # not in inference
+
+
+def test_the_epoch_reaches_the_flips_and_lookahead_its_weights_on_every_backend():
+    model = fast.fast_net(np.full(3, 127.0), np.full(3, 5000.0), widths=(4, 4, 4), seed=0)
+    model.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True))
+    images = np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    labels = recipe.one_hot(np.arange(32) % 10, 10)
+    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+
+    class NoLookingAhead(fast.Lookahead):  # the average never moves: weights stay as they were
+        def decay(self, step):
+            return 1.0
+
+    model.fit(images, labels, batch_size=16, epochs=3, verbose=0,
+              callbacks=[NoLookingAhead(total_steps=6, every=1), fast.EpochToFlips()])
+    assert int(keras.ops.convert_to_numpy(model.get_layer("alternating_flip").epoch)) == 2
+    for old, new in zip(before, model.trainable_weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(new), old, atol=1e-6)
