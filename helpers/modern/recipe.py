@@ -130,6 +130,8 @@ class Recipe:
         total = self.epochs * steps_per_epoch
         warmup = min(round(self.warmup_fraction * total), total - 1)
         if self.schedule == "one_cycle":
+            if warmup == 0:  # too few steps to warm up: straight down from the peak
+                return PiecewiseLinear([0, total], [self.peak_learning_rate, 0.0])
             return PiecewiseLinear([0, warmup, total], [0.0, self.peak_learning_rate, 0.0])
         return keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=total - warmup, warmup_target=self.peak_learning_rate,

@@ -147,6 +147,9 @@ def test_page_24_is_his_recipe():
     rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 25, 50, 145, 240)]
     assert rates == pytest.approx([0.0, 0.2, 0.4, 0.2, 0.0], abs=1e-6)  # linear up and down
     assert isinstance(page.make_optimizer(10), recipe.SGDWithL2)
+    short = dataclasses.replace(page, epochs=1).learning_rate(steps_per_epoch=2)  # no warm-up
+    assert [float(keras.ops.convert_to_numpy(short(step))) for step in (0, 1, 2)] == (
+        pytest.approx([0.4, 0.2, 0.0]))
 
 
 def one_step_of(optimizer) -> float:
