@@ -19,7 +19,7 @@ import numpy as np
 from keras import ops
 
 from helpers.modern.augment import RandomPadCrop
-from helpers.modern.recipe import PiecewiseLinear, SGDWithL2, xla_choice
+from helpers.modern.recipe import PiecewiseLinear, SGDWithL2
 from helpers.modern.resnet import channel_statistics
 
 
@@ -251,7 +251,7 @@ class FastRecipe:
             loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                       label_smoothing=self.label_smoothing),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            steps_per_execution=steps_per_execution, jit_compile=xla_choice(jit_compile))
+            steps_per_execution=steps_per_execution, jit_compile=jit_compile)
 
     def steps_per_epoch(self, images: int) -> int:
         return -(-images // self.batch_size)

@@ -12,8 +12,6 @@ import numpy as np
 from keras import ops
 from keras.optimizers.schedules import LearningRateSchedule
 
-from helpers.environment import accelerators, backend
-
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "one_cycle", "constant")
 DECAYS = ("decoupled", "l2")
@@ -156,24 +154,17 @@ class Recipe:
 
     def compile(self, model: keras.Model, steps_per_epoch: int, *, steps_per_execution: int = 1,
                 jit_compile: bool | str = "auto") -> None:
-        """Compile `model` (which outputs logits) for one-hot labels, reporting `accuracy`;
-        `jit_compile="auto"`: see `xla_choice`."""
+        """Compile `model` (which outputs logits) for one-hot labels, reporting `accuracy`.
+        `jit_compile="auto"` is Keras's choice: XLA wherever the model allows it, except under
+        TensorFlow on a machine without a GPU, where Keras leaves it off (XLA would compile
+        each model for longer than it saves there: measured, 25 s against 11 s for ResNet-9's
+        first epoch, the same after)."""
         model.compile(
             optimizer=self.make_optimizer(steps_per_epoch),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                       label_smoothing=self.label_smoothing),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            steps_per_execution=steps_per_execution, jit_compile=xla_choice(jit_compile))
-
-
-def xla_choice(jit_compile: bool | str) -> bool | str:
-    """`jit_compile` for `model.compile`: "auto" stays Keras's choice (XLA wherever the model
-    allows) except under TensorFlow on a CPU, where XLA compiles each model for longer than it
-    saves in a short training (measured: 25 s against 11 s for ResNet-9's first epoch, the
-    same after)."""
-    if jit_compile == "auto" and backend() == "tensorflow" and not accelerators():
-        return False
-    return jit_compile
+            steps_per_execution=steps_per_execution, jit_compile=jit_compile)
 
 
 # Page's 24-epoch DAWNBench recipe as his code ran it (github.com/davidcpage/cifar10-fast,
