@@ -13,6 +13,12 @@ import keras
 from keras import ops
 
 
+def _check_pixels(name: str, value: object) -> None:
+    """A layer's size in pixels must be a whole number of at least 1 (True is no size)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int (pixels), got {value!r}")
+
+
 @keras.saving.register_keras_serializable(package="helpers")
 class RandomPadCrop(keras.layers.Layer):
     """Pad each image by `padding` pixels (mirroring its border) and crop it back to its size
@@ -23,8 +29,7 @@ class RandomPadCrop(keras.layers.Layer):
 
     def __init__(self, padding: int = 4, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 1:
-            raise ValueError(f"padding must be a positive int (pixels), got {padding!r}")
+        _check_pixels("padding", padding)
         self.padding, self.seed = padding, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -60,8 +65,7 @@ class RandomCutout(keras.layers.Layer):
 
     def __init__(self, size: int = 8, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"size must be a positive int (pixels), got {size!r}")
+        _check_pixels("size", size)
         self.size, self.seed = size, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
