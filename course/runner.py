@@ -31,6 +31,7 @@ PROFILES: dict[str, dict[str, object]] = {
     # RUN_SOLUTIONS: the exercise solutions that train models run too, so they are checked.
     # TUNER_TRIALS: two KerasTuner trials show the search works; five only cost minutes.
     # EVAL_SIZE: 1,000 validation and test images each instead of 10,000.
+    # 02: two seeds in the seed study instead of five.
     # 08: ResNet-9 at an eighth of its width, plain and residual networks of 8 and 14 layers
     # instead of 20 and 56, one epoch or two timed steps per run, two seeds for the decision.
     # 09: no download attempt (CI has no network), a source backbone an eighth as wide
@@ -40,7 +41,7 @@ PROFILES: dict[str, dict[str, object]] = {
     "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10",
               "RUN_SOLUTIONS": True, "TUNER_TRIALS": 2, "EVAL_SIZE": 1000,
               "RESNET9_WIDTH": 8, "SHALLOW_DEPTH": 8, "DEEP_DEPTH": 14, "DEPTH_EPOCHS": 1,
-              "ABLATION_EPOCHS": 1, "SPEED_STEPS": 2, "DECISION_SEEDS": 2,
+              "ABLATION_EPOCHS": 1, "SPEED_STEPS": 2, "DECISION_SEEDS": 2, "SEEDS": [0, 1],
               "WEIGHTS": "offline", "BACKBONE_WIDTH": 8, "SOURCE_EPOCHS": 1,
               "FINE_TUNE_EPOCHS": 1, "INPUT_SIZES": [32, 48], "LABELS_PER_CLASS": [10, None],
               "TSNE_SIZE": 300, "FALLBACK_EPOCHS": 1},
