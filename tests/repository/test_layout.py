@@ -18,7 +18,7 @@ HELPERS = ROOT / "helpers"
 MACHINERY = ("course", "papermill", "nbformat", "nbclient", "fastapi", "starlette", "uvicorn",
              "multipart", "mkdocs", "material", "mkdocs_jupyter")
 # The subpackages of later lessons; everything else at the top of `helpers` is its core.
-TOPICS = ("modern", "transfer", "diagnostics", "deploy")
+TOPICS = ("modern", "transfer", "diagnostics", "deploy", "own_images")
 CORE = ("data", "pipeline", "models", "training", "plots", "evaluation", "results_log",
         "published_figures", "notices", "ladder", "environment", "parameters_cell", "selfcheck",
         "flops", "_internal")
