@@ -85,3 +85,15 @@ def make_dataset(
     make = _tf_dataset if tensorflow_installed() else ArrayBatches
     return make(images, labels, batch_size=batch_size, shuffle=shuffle, augment=augment,
                 seed=seed)
+
+
+def make_augmenter() -> keras.Sequential:
+    """Notebook 06's random augmentation layers (flip, shift, turn, zoom, contrast for pixels in
+    [0, 1]), a fresh copy for each use, so that later notebooks train with the same ones."""
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal"),
+        keras.layers.RandomTranslation(0.1, 0.1),
+        keras.layers.RandomRotation(0.04),
+        keras.layers.RandomZoom(0.1),
+        keras.layers.RandomContrast(0.2, value_range=(0, 1)),
+    ], name="augmentation")

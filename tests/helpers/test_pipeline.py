@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
 from helpers import pipeline
 from helpers.pipeline import ArrayBatches, make_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _arrays(count: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -95,3 +100,31 @@ def test_bad_arguments_are_refused():
         make_dataset(images, labels[:9], batch_size=2)
     with pytest.raises(ValueError, match="no images.*TRAIN_SIZE"):
         make_dataset(images[:0], labels[:0], batch_size=2, shuffle=True)
+
+
+def test_make_augmenter_changes_images_only_in_training_and_keeps_their_range():
+    images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    augmenter = pipeline.make_augmenter()
+    assert augmenter is not pipeline.make_augmenter()  # a fresh copy for each use
+    assert np.array_equal(keras.ops.convert_to_numpy(augmenter(images, training=False)), images)
+    changed = keras.ops.convert_to_numpy(augmenter(images, training=True))
+    assert changed.shape == images.shape and not np.array_equal(changed, images)
+    assert changed.min() >= 0 and changed.max() <= 1
+
+
+def test_make_augmenter_is_the_stack_notebook_06_writes_out():
+    """06 writes its layers out (they are its lesson); 07 and later use the helper: the same
+    layers with the same settings, or the ladder compares different augmentations."""
+    notebook = json.loads((ROOT / "notebooks" / "06_data_augmentation.ipynb").read_text())
+    definition = next("".join(cell["source"]) for cell in notebook["cells"]
+                      if "".join(cell["source"]).startswith("def make_augmenter"))
+    namespace = {"keras": keras}
+    exec(definition, namespace)  # noqa: S102 (the course's own notebook)
+
+    def settings(stack: keras.Sequential) -> list[tuple[str, dict]]:
+        return [(type(layer).__name__,
+                 {key: value for key, value in layer.get_config().items()
+                  if key not in ("name", "seed")})
+                for layer in stack.layers]
+
+    assert settings(namespace["make_augmenter"]()) == settings(pipeline.make_augmenter())
