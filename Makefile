@@ -25,7 +25,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev,serve,site]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,runner,lab,dev,serve,site,onnx]"
 	touch $(STAMP)
 
 setup-jax: $(JAX_STAMP)
@@ -33,7 +33,7 @@ setup-jax: $(JAX_STAMP)
 $(JAX_STAMP): pyproject.toml
 	test -x $(JAX_BIN)/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_BIN)/python -m pip install --quiet --upgrade pip
-	$(JAX_BIN)/python -m pip install --quiet -e ".[jax,runner,dev,serve]"
+	$(JAX_BIN)/python -m pip install --quiet -e ".[jax,runner,dev,serve,onnx-jax]"
 	@$(JAX_BIN)/python -c "import importlib.util, sys; \
 	sys.exit('TensorFlow got into $(JAX_VENV), which must not have it') \
 	if importlib.util.find_spec('tensorflow') else None"

@@ -147,7 +147,8 @@ def test_environment_yml_agrees_with_package_metadata():
     project = PYPROJECT["project"]
     extras = project["optional-dependencies"]
     declared = project["dependencies"] + [requirement for extra in ("tensorflow", "runner", "lab",
-                                                                    "dev", "serve", "site")
+                                                                    "dev", "serve", "site",
+                                                                    "onnx")
                                           for requirement in extras[extra]]
     listed = [requirement for requirement in pip_section if requirement != "-e ."]
     assert _requirement_names(listed) == _requirement_names(declared)
