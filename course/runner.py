@@ -37,14 +37,14 @@ PROFILES: dict[str, dict[str, object]] = {
     # 09: no download attempt (CI has no network), a source backbone an eighth as wide
     # trained for one epoch, two input sizes, two label counts.
     # 10: 300 validation images in the t-SNE map. 11: the model trained when 09's is missing,
-    # one epoch.
+    # one epoch. 12: the offline folder (no download attempt), read at 32x32 pixels.
     "smoke": {"EPOCHS": 1, "TRAIN_SIZE": 1000, "VERBOSE": 0, "DATASET": "cifar10",
               "RUN_SOLUTIONS": True, "TUNER_TRIALS": 2, "EVAL_SIZE": 1000,
               "RESNET9_WIDTH": 8, "SHALLOW_DEPTH": 8, "DEEP_DEPTH": 14, "DEPTH_EPOCHS": 1,
               "ABLATION_EPOCHS": 1, "SPEED_STEPS": 2, "DECISION_SEEDS": 2, "SEEDS": [0, 1],
               "WEIGHTS": "offline", "BACKBONE_WIDTH": 8, "SOURCE_EPOCHS": 1,
               "FINE_TUNE_EPOCHS": 1, "INPUT_SIZES": [32, 48], "LABELS_PER_CLASS": [10, None],
-              "TSNE_SIZE": 300, "FALLBACK_EPOCHS": 1},
+              "TSNE_SIZE": 300, "FALLBACK_EPOCHS": 1, "IMAGES": "offline", "IMAGE_SIZE": 32},
     "full": {},
 }
 KERNEL = "python3"

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 POSITIVE_COUNTS = ("EPOCHS", "BATCH_SIZE", "TRAIN_SIZE", "EVAL_SIZE", "TRIALS", "TUNER_TRIALS",
                    "RESNET9_WIDTH", "DEPTH_EPOCHS", "ABLATION_EPOCHS", "SPEED_STEPS",
                    "SOURCE_EPOCHS", "FINE_TUNE_EPOCHS", "BACKBONE_WIDTH", "TSNE_SIZE",
-                   "FALLBACK_EPOCHS", "SHALLOW_DEPTH", "DEEP_DEPTH", "DECISION_SEEDS")
+                   "FALLBACK_EPOCHS", "SHALLOW_DEPTH", "DEEP_DEPTH", "DECISION_SEEDS",
+                   "IMAGE_SIZE")
 # Counts where None means "all of them".
 ALL_WHEN_NONE = ("TRAIN_SIZE", "EVAL_SIZE")
 # Folders: a path in quotes, or None for the course's default.

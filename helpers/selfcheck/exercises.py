@@ -378,3 +378,51 @@ def _projection_parameters():
             "counted by count_params.",
         _projection(kernel=3): "a projection is a 1×1 convolution, not a 3×3 one.",
     })
+
+
+# --- notebook 12 -------------------------------------------------------------------------
+
+
+def _balanced_weights(counts: tuple[int, ...]) -> list[float]:
+    """scikit-learn's "balanced" class weights for classes of these sizes: n / (k * n_c)."""
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.repeat(np.arange(len(counts)), counts)
+    return [float(weight) for weight in
+            compute_class_weight("balanced", classes=np.arange(len(counts)), y=labels)]
+
+
+@register("12.1", COUNT, given=(300, 200, 120, 60),
+           hint="Each class's weight is n / (k × n_c): n and k are the same for every class, "
+                "so compare the two classes' sizes.",
+           why="The smallest class weighs as much in total as the largest.")
+def _ship_weight_over_airplane_weight():
+    """How many times an airplane image's weight a ship image gets (300 and 60 images)."""
+    weights = _balanced_weights((300, 200, 120, 60))
+    right = round(weights[3] / weights[0])
+    return right, _keep_slips(right, {
+        round(weights[3]): "that is the ship images' weight itself; the exercise asks for it "
+                           "divided by an airplane image's weight.",
+        round(60 / 300): "the smaller class gets the larger weight: the weight is inversely "
+                         "proportional to the class's size.",
+    })
+
+
+def _head(features: int, classes: int, *, use_bias: bool = True) -> int:
+    name = f"head_{features}_{classes}_{use_bias}"
+    return _count(_sequential(name, (features,), [
+        keras.layers.Dense(classes, use_bias=use_bias, name=f"selfcheck_{name}_dense")]))
+
+
+@register("12.2", COUNT, given=(64, 8, 512, 4),
+           hint="A Dense layer has inputs × units weights and one bias per unit.",
+           why="A few thousand parameters: training them on cached features takes seconds.")
+def _offline_head_parameters():
+    """Parameters of a Dense head from 512 pooled features to 4 classes."""
+    right = _head(512, 4)
+    return right, _keep_slips(right, {
+        _head(512, 4, use_bias=False): "each class's unit has a bias too.",
+        _head(64, 4): "the backbone ends with 8 × 64 channels, not 64.",
+        _head(512, 10): "the offline folder has 4 classes, not CIFAR-10's 10.",
+    })

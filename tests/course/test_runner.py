@@ -252,7 +252,8 @@ def test_set_values_are_held_to_the_type_of_the_notebooks_defaults(tmp_path):
 
 @pytest.mark.parametrize(("notebook", "name"), [
     ("10_what_the_network_sees", "TSNE_SIZE"), ("11_from_notebook_to_web_app", "FALLBACK_EPOCHS"),
-    ("09_transfer_learning", "SOURCE_EPOCHS"), ("08_modern_cnns", "RESNET9_WIDTH")])
+    ("09_transfer_learning", "SOURCE_EPOCHS"), ("08_modern_cnns", "RESNET9_WIDTH"),
+    ("12_your_own_images", "IMAGE_SIZE")])
 def test_the_series_counts_are_refused_below_one(notebook, name):
     """A count of 0 would fail deep inside a library, minutes into the run: refused up front."""
     path = Path(__file__).resolve().parents[2] / "notebooks" / f"{notebook}.ipynb"

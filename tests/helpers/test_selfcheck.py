@@ -59,6 +59,8 @@ RIGHT = {
     "05.1": _model_3_from_conv_block,
     "08.5a": _projection_block_shape,
     "08.5b": lambda: 16 * 32 + 4 * 32,
+    "12.1": lambda: 300 // 60,
+    "12.2": lambda: 512 * 4 + 4,
 }
 
 # A slip per check, worked out by hand, and a word its hint must contain.
@@ -73,6 +75,8 @@ SLIPS = {
     "05.1": [(309_290, "no bias"), (308_842 - 2 * 2 * (32 + 64 + 128), "4 parameters")],
     "08.5a": [((32, 32, 32), "stride 2"), ((16, 16, 16), "channels")],
     "08.5b": [(16 * 32, "BatchNorm"), (16 * 32 + 32 + 4 * 32, "no bias")],
+    "12.1": [(3, "divided"), (0, "inversely")],
+    "12.2": [(512 * 4, "bias"), (64 * 4 + 4, "8 × 64")],
 }
 
 ANSWER_CHECKS = sorted(name for name, exercise in EXERCISES.items() if exercise.kind != ACCURACY)
@@ -187,7 +191,7 @@ def test_a_shape_with_the_batch_axis_is_told_to_drop_it(capsys):
 
 
 def test_an_unknown_exercise_is_a_programming_error_naming_the_known_ones():
-    with pytest.raises(ValueError, match=r"known: 02\.1, .*08\.5b"):
+    with pytest.raises(ValueError, match=r"known: 02\.1, .*12\.2"):
         check("02.9", 1)
     with pytest.raises(TypeError):
         check("02.1", 1, data=([], []))
