@@ -123,11 +123,36 @@ def mixed_precision_policy() -> str:
                 return "mixed_bfloat16"
             capabilities = [tuple(int(part) for part in str(device.compute_capability).split("."))
                             for device in jax.devices() if device.platform == "gpu"]
+        elif name == "torch":
+            import torch
+
+            capabilities = [torch.cuda.get_device_capability(index)
+                            for index in range(torch.cuda.device_count())]
         else:
             capabilities = []
     if not capabilities:
         return "float32"
     return "mixed_bfloat16" if min(capabilities) >= (8, 0) else "mixed_float16"
+
+
+def compile_options(steps_per_execution: int = 1, jit_compile: bool | str = "auto"
+                    ) -> dict[str, int | bool | str]:
+    """`model.compile`'s `steps_per_execution` and `jit_compile` as the active backend can take
+    them, with a one-line notice for each setting that does not apply here.
+
+    On PyTorch, Keras runs one step per call (its torch trainer refuses `steps_per_execution`
+    above 1) and has no XLA: its `jit_compile=True` means `torch.compile`, a different compiler
+    the course does not use, so it is turned off there; `"auto"` already means eager execution
+    (keras/src/backend/torch/trainer.py, keras/src/trainers/trainer.py)."""
+    if backend() != "torch":
+        return {"steps_per_execution": steps_per_execution, "jit_compile": jit_compile}
+    if steps_per_execution > 1:
+        print(f"steps_per_execution={steps_per_execution} does not apply on PyTorch (Keras runs "
+              "one step per call there): training with 1.")
+    if jit_compile is True:
+        print("jit_compile=True does not apply on PyTorch: there is no XLA there (Keras would "
+              "call torch.compile instead); training without compilation.")
+    return {"steps_per_execution": 1, "jit_compile": False if jit_compile is True else jit_compile}
 
 
 def float32_copy(model: keras.Model) -> keras.Model:

@@ -167,6 +167,7 @@ def one_run(args: argparse.Namespace, seed: int, arrays) -> dict[str, float]:
     plan.compile(model, steps_per_epoch, steps_per_execution=args.steps_per_execution,
                  jit_compile=False if args.no_xla else "auto")
     args.xla = bool(model.jit_compile)
+    args.steps_per_execution = model.steps_per_execution  # PyTorch takes 1 only
     labels = recipe.one_hot(y_train, 10)
     clock = training.EpochClock(batch=(x_train[:args.batch_size], labels[:args.batch_size]))
     if is_fast:

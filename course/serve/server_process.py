@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -78,7 +79,13 @@ def serve(app: FastAPI, sock: socket.socket, *, log_level: str = "info",
             server.should_exit = True
 
         threading.Thread(target=stop_at_eof, daemon=True).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn has shut down gracefully and passes the Ctrl-C on. End with the shell's status
+        # for it (128 + SIGINT) ourselves: left to Python, the status depends on what was
+        # imported (1, not a death by SIGINT, once torch._dynamo is, as Keras on PyTorch does).
+        raise SystemExit(128 + signal.SIGINT) from None
 
 
 def wait_until_ready(url: str, process: subprocess.Popen | None = None, *,

@@ -5,7 +5,8 @@ against Keras on the same images (agreement, file sizes, latency per image).
 Keras converts with a different tool on each backend: tf2onnx on TensorFlow, jax2onnx on JAX,
 `torch.onnx` on PyTorch (keras/src/export/onnx.py). None of them comes with Keras, so they and
 onnxruntime are an optional extra: `pip install "keras-cnn-course[onnx]"` on TensorFlow,
-`[onnx-jax]` on JAX. `unavailable_reason()` says what is missing, for a notebook to skip its
+`[onnx-jax]` on JAX, `[onnx-torch]` on PyTorch (onnx and onnxruntime: torch.onnx comes with
+PyTorch). `unavailable_reason()` says what is missing, for a notebook to skip its
 export cells with a notice instead of failing.
 
 With Keras 3.15, tf2onnx 1.17 and jax2onnx 0.17, two of the course's models give files that
@@ -34,7 +35,7 @@ from helpers import environment
 # The converter `model.export(format="onnx")` imports on each backend (keras/src/export/onnx.py).
 CONVERTERS = {"tensorflow": "tf2onnx", "jax": "jax2onnx", "torch": "torch"}
 # The course's extra for each backend, in pyproject.toml.
-EXTRAS = {"tensorflow": "onnx", "jax": "onnx-jax"}
+EXTRAS = {"tensorflow": "onnx", "jax": "onnx-jax", "torch": "onnx-torch"}
 # Metadata written into every file `export` makes: a file with it may be replaced, any other
 # file at the path belongs to someone else and is left alone.
 MARK = ("exported_by", "keras-cnn-course")

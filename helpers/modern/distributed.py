@@ -9,7 +9,10 @@ from collections.abc import Iterator
 
 import keras
 
-from helpers.environment import backend
+from helpers.environment import accelerators, backend
+
+TORCH_NOTICE = ("Keras's fit has no data parallelism on PyTorch: the model trains on one "
+                "device (for several GPUs, a loop around torch's DistributedDataParallel)")
 
 
 @contextlib.contextmanager
@@ -19,7 +22,12 @@ def data_parallel() -> Iterator[int]:
 
     TensorFlow: a `tf.distribute.MirroredStrategy` scope, which makes every variable a mirror
     kept in step on each device. JAX: `keras.distribution.DataParallel`, which replicates the
-    variables and splits each batch across devices (the batch size must divide evenly)."""
+    variables and splits each batch across devices (the batch size must divide evenly).
+    PyTorch: Keras offers no data parallelism for `fit` there (`keras.distribution` has no
+    PyTorch implementation: keras/src/backend/__init__.py), so the block trains on one
+    device, the first GPU or the CPU, yields 1 and says so. Several GPUs under PyTorch take
+    a training loop of one's own around `torch.nn.parallel.DistributedDataParallel`, one
+    process per GPU (keras-team/keras, examples/demo_torch_multi_gpu.py)."""
     name = backend()
     if name == "tensorflow":
         import tensorflow as tf
@@ -36,6 +44,9 @@ def data_parallel() -> Iterator[int]:
             yield len(devices)
         finally:
             keras.distribution.set_distribution(previous)
+    elif name == "torch":
+        print(f"{TORCH_NOTICE}. GPUs here: {len(accelerators())}.")
+        yield 1
     else:
-        raise NotImplementedError(f"data_parallel() knows the tensorflow and jax backends, not "
-                                  f"{name!r}: set KERAS_BACKEND to one of them")
+        raise NotImplementedError(f"data_parallel() knows the tensorflow, jax and torch "
+                                  f"backends, not {name!r}: set KERAS_BACKEND to one of them")

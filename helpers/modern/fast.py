@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from helpers import environment
 from helpers.modern.augment import RandomPadCrop
 from helpers.modern.recipe import PiecewiseLinear, SGDWithL2
 from helpers.modern.resnet import channel_statistics
@@ -242,7 +243,8 @@ class FastRecipe:
 
     def compile(self, model: keras.Model, steps_per_epoch: int, *, steps_per_execution: int = 1,
                 jit_compile: bool | str = "auto") -> None:
-        """Compile for one-hot labels, reporting `accuracy` (as `Recipe.compile` does)."""
+        """Compile for one-hot labels, reporting `accuracy` (as `Recipe.compile` does, with the
+        same adjustments on PyTorch)."""
         optimizer = SGDWithL2(self.learning_rate(steps_per_epoch), momentum=self.momentum,
                               nesterov=True, l2=self.l2,
                               shift_scale=self.shift_learning_rate_scale)
@@ -251,7 +253,7 @@ class FastRecipe:
             loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                       label_smoothing=self.label_smoothing),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+            **environment.compile_options(steps_per_execution, jit_compile))
 
     def steps_per_epoch(self, images: int) -> int:
         return -(-images // self.batch_size)

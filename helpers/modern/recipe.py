@@ -12,6 +12,8 @@ import numpy as np
 from keras import ops
 from keras.optimizers.schedules import LearningRateSchedule
 
+from helpers import environment
+
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "one_cycle", "constant")
 DECAYS = ("decoupled", "l2")
@@ -158,13 +160,14 @@ class Recipe:
         `jit_compile="auto"` is Keras's choice: XLA wherever the model allows it, except under
         TensorFlow on a machine without a GPU, where Keras leaves it off (XLA would compile
         each model for longer than it saves there: measured, 25 s against 11 s for ResNet-9's
-        first epoch, the same after)."""
+        first epoch, the same after). On PyTorch, settings that do not apply there are turned
+        off with a notice (`environment.compile_options`)."""
         model.compile(
             optimizer=self.make_optimizer(steps_per_epoch),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                       label_smoothing=self.label_smoothing),
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+            **environment.compile_options(steps_per_execution, jit_compile))
 
 
 # Page's 24-epoch DAWNBench recipe as his code ran it (github.com/davidcpage/cifar10-fast,

@@ -102,3 +102,26 @@ def test_seed_must_be_a_valid_int():
         environment.set_seed(1.5)
     with pytest.raises(ValueError, match="seed"):
         environment.set_seed(-1)
+
+
+def test_compile_options_say_which_settings_pytorch_cannot_take(monkeypatch, capsys):
+    monkeypatch.setattr(environment, "backend", lambda: "torch")
+    assert environment.compile_options(10, True) == {"steps_per_execution": 1,
+                                                     "jit_compile": False}
+    printed = capsys.readouterr().out
+    assert "steps_per_execution=10 does not apply on PyTorch" in printed
+    assert "jit_compile=True does not apply on PyTorch" in printed
+    assert environment.compile_options(1, "auto") == {"steps_per_execution": 1,
+                                                      "jit_compile": "auto"}
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(environment, "backend", lambda: "jax")
+    assert environment.compile_options(10, True) == {"steps_per_execution": 10,
+                                                     "jit_compile": True}
+
+
+def test_a_model_compiled_with_those_options_trains_on_this_backend():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", **environment.compile_options(4, True))
+    history = model.fit(np.zeros((16, 4), "float32"), np.zeros((16, 2), "float32"),
+                        batch_size=4, epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1

@@ -13,6 +13,9 @@ import pytest
 from helpers import training
 from helpers.modern import augment, fast, peaks, recipe, resnet, speed
 
+# PyTorch has no XLA: the recipes' compile turns jit_compile=True off there, with a notice.
+XLA = keras.backend.backend() != "torch"
+
 
 @pytest.fixture(scope="module")
 def images() -> np.ndarray:
@@ -78,7 +81,7 @@ def test_resnet9_with_cutout_trains_compiled_and_saves(images, tmp_path):
     recipe.PAGE_24.compile(model, steps_per_epoch=2, jit_compile=True)
     history = model.fit(images, recipe.one_hot(np.arange(64) % 10, 10), batch_size=32,
                         epochs=1, verbose=0)
-    assert model.jit_compile is True and np.isfinite(history.history["loss"][0])
+    assert model.jit_compile is XLA and np.isfinite(history.history["loss"][0])
     model.save(tmp_path / "page.keras")
     again = keras.models.load_model(tmp_path / "page.keras")
     assert isinstance(again.optimizer, recipe.SGDWithL2) and again.optimizer.l2 == 5e-4
@@ -88,7 +91,7 @@ def test_resnet9_with_cutout_trains_compiled_and_saves(images, tmp_path):
 def test_resnet9_keeps_xla_where_keras_translation_switches_it_off(images):
     model = resnet.resnet9(*resnet.channel_statistics(images), width=4, seed=0)
     recipe.Recipe().compile(model, steps_per_epoch=4, jit_compile=True)
-    assert model.jit_compile is True
+    assert model.jit_compile is XLA
     translated = keras.Sequential([keras.Input((32, 32, 3)),
                                    keras.layers.RandomTranslation(0.1, 0.1),
                                    keras.layers.Flatten(), keras.layers.Dense(10)])

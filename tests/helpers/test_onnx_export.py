@@ -206,7 +206,8 @@ def test_side_by_side_gives_sizes_and_latencies(needs_onnx, tmp_path):
         onnx_export.side_by_side(model, keras_path, onnx_path, images(4), batch_sizes=(8,))
 
 
-@pytest.mark.parametrize("backend, converter", [("tensorflow", "tf2onnx"), ("jax", "jax2onnx")])
+@pytest.mark.parametrize("backend, converter", [("tensorflow", "tf2onnx"), ("jax", "jax2onnx"),
+                                                ("torch", "torch")])
 def test_a_missing_package_is_named_with_the_command_that_installs_it(monkeypatch, backend,
                                                                       converter):
     monkeypatch.setattr(onnx_export, "_installed", lambda module: module == "onnx")
